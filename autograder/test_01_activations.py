@@ -1,0 +1,174 @@
+"""Hidden tests for assignment 01, activation functions.
+
+Every behaviour checked here is stated in the exercise text: values within the accuracy
+rule, 0 and -0.0, |x| up to 1e4 without warnings, shapes (), (n,), (n, m) and more,
+float32 and integer input, non-contiguous views, Python scalars, floating output of the
+input's shape, no mutation, and ValueError for alpha outside [0, 1). Inputs are fixed
+(seeded): the same submission always gets the same score.
+"""
+import numpy as np
+import pytest
+
+from relu_course.engine.protocol import View
+from relu_course.testing import (assert_close, assert_floating_array, assert_no_warnings, assert_not_mutated,
+                                 assert_raises, describe, exercise, local, tolerances)
+
+#: The points of every hidden test, by exercise and kind of test: their one source.
+POINTS = {
+    "collapse_linear": {"values": 2, "composition": 1, "contract": 1},
+    "sigmoid": {"values": 2, "edge_cases": 1, "contract": 1},
+    "tanh": {"values": 2, "edge_cases": 1, "contract": 1},
+    "relu": {"values": 2, "edge_cases": 1, "contract": 1},
+    "leaky_relu": {"values": 2, "edge_cases": 1, "contract": 1, "alpha": 1},
+    "sigmoid_grad": {"values": 2, "edge_cases": 1, "contract": 1},
+    "tanh_grad": {"values": 2, "edge_cases": 1, "contract": 1},
+    "relu_grad": {"values": 2, "edge_cases": 1, "contract": 1},
+    "leaky_relu_grad": {"values": 2, "edge_cases": 1, "contract": 1, "alpha": 1},
+}
+ELEMENTWISE = [name for name in POINTS if name != "collapse_linear"]
+WITH_ALPHA = [name for name in POINTS if "alpha" in POINTS[name]]
+
+
+def graded(kind: str) -> list:
+    """One pytest param per element-wise exercise with a test of this kind, carrying its points."""
+    return [pytest.param(name, marks=exercise(name, POINTS[name][kind]), id=name)
+            for name in ELEMENTWISE if kind in POINTS[name]]
+
+
+def sample_inputs() -> list:
+    """Typical inputs of every accepted kind; none is exactly 0 (that is an edge case)."""
+    rng = np.random.default_rng(101)
+    wide = rng.normal(0, 3, size=(6, 8))
+    return [
+        float(rng.normal()), -3, np.float64(1.75),
+        np.array(rng.normal(0, 3)), rng.normal(0, 3, size=7), rng.normal(0, 3, size=(4, 5)),
+        rng.normal(0, 3, size=(2, 3, 4)), rng.normal(0, 3, size=6).astype(np.float32),
+        np.array([-3, -1, 2, 5]), View(wide, (slice(None), slice(None, None, 2))),
+        View(rng.normal(0, 3, size=(5, 3)), "T"), np.empty((0, 3)),
+    ]
+
+
+EDGE_VALUES = [0.0, -0.0, 1e4, -1e4, 710.0, -710.0, 40.0, -40.0, 1e-300, -1e-300]
+
+
+def edge_inputs() -> list:
+    return [0, 0.0, -0.0, 1e4, -1e4, np.array(EDGE_VALUES), np.array(EDGE_VALUES, dtype=np.float32),
+            np.array(EDGE_VALUES).reshape(2, 5)]
+
+
+def kwargs_for(name: str) -> list[dict]:
+    """Keyword arguments to try: the default and a few legal alphas."""
+    return [{}, {"alpha": 0.0}, {"alpha": 0.2}, {"alpha": 0.5}] if name in WITH_ALPHA else [{}]
+
+
+def call_text(name: str, x, kwargs: dict) -> str:
+    extra = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    return f"{name}({describe(x)}{extra})"
+
+
+def check_against_reference(student, reference, name: str, inputs: list, warnings_matter: bool) -> None:
+    for x in inputs:
+        for kwargs in kwargs_for(name):
+            call = call_text(name, x, kwargs)
+            record = getattr(student, name).record(x, **kwargs)
+            expected = getattr(reference, name)(local(x), **kwargs)
+            assert_close(record.value, expected, call, **tolerances(x))
+            if warnings_matter:
+                assert_no_warnings(record.warnings, call)
+
+
+@pytest.mark.parametrize("name", graded("values"))
+def test_values(student, reference, name):
+    """Values agree with the reference on typical inputs of every accepted kind."""
+    check_against_reference(student, reference, name, sample_inputs(), warnings_matter=False)
+
+
+@pytest.mark.parametrize("name", graded("edge_cases"))
+def test_edge_cases(student, reference, name):
+    """0, -0.0, +-1e4 and friends, float64 and float32: right values and no warnings."""
+    check_against_reference(student, reference, name, edge_inputs(), warnings_matter=True)
+
+
+@pytest.mark.parametrize("name", graded("contract"))
+def test_contract(student, name):
+    """A floating numpy array of the input's shape, and the input left unchanged."""
+    for x in sample_inputs() + edge_inputs():
+        call = call_text(name, x, {})
+        record = getattr(student, name).record(x)
+        assert_floating_array(record.value, np.shape(local(x)), call)
+        assert_not_mutated(record.mutated, call)
+
+
+@pytest.mark.parametrize("name", graded("alpha"))
+def test_alpha(student, name):
+    """0 <= alpha < 1 is accepted; anything else raises ValueError."""
+    fn = getattr(student, name)
+    x = np.array([-2.0, 0.5])
+    for alpha in (0.0, 0.5, 0.999):
+        fn(x, alpha=alpha)
+    for alpha in (-0.1, 1.0, 1.5, float("nan")):
+        assert_raises(lambda: fn(x, alpha=alpha), "ValueError", f"{name}(x, alpha={alpha!r})")
+
+
+# -- collapse_linear ---------------------------------------------------------------------
+
+def layer_pairs() -> list[tuple]:
+    """(W1, b1, W2, b2) for several (n, h, m), float64 and one integer pair."""
+    rng = np.random.default_rng(202)
+    pairs = []
+    for n, h, m in [(4, 3, 2), (1, 1, 1), (2, 5, 3), (3, 1, 4)]:
+        pairs.append((rng.normal(size=(h, n)), rng.normal(size=h), rng.normal(size=(m, h)), rng.normal(size=m)))
+    pairs.append((rng.integers(-3, 4, size=(3, 2)), rng.integers(-3, 4, size=3),
+                  rng.integers(-3, 4, size=(2, 3)), rng.integers(-3, 4, size=2)))
+    return pairs
+
+
+def collapse_call(layers: tuple) -> str:
+    (h, n), (m, _) = layers[0].shape, layers[2].shape
+    return f"collapse_linear(W1, b1, W2, b2) with n={n}, h={h}, m={m}, dtype {layers[0].dtype}"
+
+
+def two_arrays(value, call: str) -> tuple:
+    if not isinstance(value, tuple) or len(value) != 2:
+        kind = f"a {type(value).__name__}" + (f" of length {len(value)}" if isinstance(value, (list, tuple)) else "")
+        raise AssertionError(f"{call} returned {kind}; expected a tuple (W3, b3)")
+    return value
+
+
+@exercise("collapse_linear", POINTS["collapse_linear"]["values"])
+def test_collapse_values(student, reference):
+    """W3 and b3 agree with the reference."""
+    for layers in layer_pairs():
+        call = collapse_call(layers)
+        W3, b3 = two_arrays(student.collapse_linear(*layers), call)
+        W3_ref, b3_ref = reference.collapse_linear(*layers)
+        assert_close(W3, W3_ref, f"W3 of {call}")
+        assert_close(b3, b3_ref, f"b3 of {call}")
+
+
+@exercise("collapse_linear", POINTS["collapse_linear"]["composition"])
+def test_collapse_composition(student):
+    """W3 @ x + b3 equals W2 @ (W1 @ x + b1) + b2 for many x."""
+    rng = np.random.default_rng(303)
+    for layers in layer_pairs():
+        W1, b1, W2, b2 = layers
+        call = collapse_call(layers)
+        W3, b3 = (np.asarray(a, dtype=float) for a in two_arrays(student.collapse_linear(*layers), call))
+        if W3.shape != (W2.shape[0], W1.shape[1]) or b3.shape != (W2.shape[0],):
+            raise AssertionError(f"{call} returned shapes {W3.shape} and {b3.shape}; expected "
+                                 f"{(W2.shape[0], W1.shape[1])} and {(W2.shape[0],)}")
+        for x in rng.normal(size=(5, W1.shape[1])):
+            assert_close(W3 @ x + b3, W2 @ (W1 @ x + b1) + b2, f"W3 @ x + b3 from {call}")
+
+
+@exercise("collapse_linear", POINTS["collapse_linear"]["contract"])
+def test_collapse_contract(student):
+    """A tuple of two floating arrays of shapes (m, n) and (m,); inputs left unchanged."""
+    for layers in layer_pairs():
+        call = collapse_call(layers)
+        record = student.collapse_linear.record(*layers)
+        W3, b3 = two_arrays(record.value, call)
+        m, n = layers[2].shape[0], layers[0].shape[1]
+        assert_floating_array(W3, (m, n), f"W3 of {call}")
+        assert_floating_array(b3, (m,), f"b3 of {call}")
+        assert_not_mutated(record.mutated, call)

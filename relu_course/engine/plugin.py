@@ -1,0 +1,106 @@
+"""The pytest plugin that runs an assignment's hidden tests against a batch of submissions.
+
+One pytest session grades many notebooks: the ``student`` fixture is parametrized over
+the batch at session scope, so pytest runs every test for one submission, tears its
+sandbox down, then moves to the next. Outcomes are recorded per (submission, test
+function); a test function earns its points only if all its cases pass.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ..testing import MARK
+from .proxy import Student
+from .results import TestResult
+from .sandbox import Cell, Sandbox, SubmissionFault, Worker
+
+
+class GradingPlugin:
+    """Holds the batch, hands fixtures to the tests and records their outcomes."""
+
+    def __init__(self, worker: Worker | None, batch: dict[str, list[Cell]], reference_loader):
+        self.worker = worker
+        self.batch = batch
+        self.reference_loader = reference_loader
+        self.sandboxes: dict[str, Sandbox] = {}
+        self.tests: dict[tuple[str, str], float] = {}  # (exercise, test function) -> points
+        self.outcomes: dict[str, dict[tuple[str, str], TestResult]] = {key: {} for key in batch}
+        self.collect_errors: list[str] = []
+        self.seconds: dict[str, float] = {}  # wall time from sandbox set-up to tear-down
+
+    # -- session set-up ----------------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", f"{MARK}(name, points): the exercise a hidden test grades")
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "submission_key" in metafunc.fixturenames:
+            keys = list(self.batch)
+            metafunc.parametrize("submission_key", keys, ids=[f"s{i}" for i in range(len(keys))], scope="session")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            mark = item.get_closest_marker(MARK)
+            if mark is None:
+                self.collect_errors.append(f"{item.nodeid} has no @exercise mark")
+                continue
+            self.tests.setdefault(test_key(item), float(mark.kwargs["points"]))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(str(report.longrepr).strip().splitlines()[-1])
+
+    # -- fixtures ------------------------------------------------------------------------
+    @pytest.fixture(scope="session")
+    def reference(self):
+        """The solution notebook's namespace, run in this (trusted) process."""
+        return self.reference_loader()
+
+    @pytest.fixture(scope="session")
+    def sandbox(self, submission_key: str):
+        started = time.perf_counter()
+        sandbox = Sandbox(self.worker, self.batch[submission_key])
+        self.sandboxes[submission_key] = sandbox
+        yield sandbox
+        sandbox.close()
+        self.seconds[submission_key] = time.perf_counter() - started
+
+    @pytest.fixture(scope="session")
+    def student(self, sandbox: Sandbox) -> Student:
+        """The submission, reached through the data-only proxy."""
+        return Student(sandbox)
+
+    # -- outcomes ------------------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        report = yield
+        key = getattr(item, "callspec", None) and item.callspec.params.get("submission_key")
+        test = test_key(item)
+        if key is None or test not in self.tests or report.when == "teardown" and report.passed:
+            return report
+        points = self.tests[test]
+        record = self.outcomes[key].setdefault(test, TestResult(test[1], test[0], points, points, "passed"))
+        if report.failed and record.status == "passed":
+            status, message = explain(call.excinfo)
+            record.points, record.status, record.message = 0.0, status, message
+        return report
+
+
+def test_key(item: pytest.Item) -> tuple[str, str]:
+    """(exercise, test function): the unit that carries points; all its cases must pass."""
+    mark = item.get_closest_marker(MARK)
+    return (mark.args[0] if mark else "", getattr(item, "originalname", item.name))
+
+
+def explain(excinfo: pytest.ExceptionInfo | None) -> tuple[str, str]:
+    """(status, one-line reason) for a failed test."""
+    if excinfo is None:
+        return "error", "the test failed for an unknown reason"
+    exc = excinfo.value
+    if isinstance(exc, SubmissionFault):
+        return exc.status, exc.summary
+    if isinstance(exc, AssertionError):
+        text = str(exc).strip()
+        return "failed", text.splitlines()[0] if text else "a check failed"
+    return "error", f"the grader failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

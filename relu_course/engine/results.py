@@ -1,0 +1,94 @@
+"""The graded record of a submission: per test, per exercise, and the whole notebook."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class TestResult:
+    """One hidden test function: all its cases pass, or it earns nothing."""
+
+    name: str
+    exercise: str
+    max_points: float
+    points: float = 0.0
+    status: str = "not run"
+    message: str = ""
+
+
+@dataclass
+class ExerciseResult:
+    name: str
+    points: float
+    max_points: float
+    status: str
+    reason: str
+    tests: list[TestResult] = field(default_factory=list)
+
+    @classmethod
+    def from_tests(cls, name: str, tests: list[TestResult]) -> "ExerciseResult":
+        points = sum(t.points for t in tests)
+        maximum = sum(t.max_points for t in tests)
+        failed = [t for t in tests if t.status != "passed"]
+        if not failed:
+            status, reason = "passed", ""
+        else:
+            status = "partial" if points > 0 else failed[0].status
+            reason = failed[0].message
+        return cls(name, points, maximum, status, reason, tests)
+
+
+@dataclass
+class SubmissionResult:
+    """The graded record of one notebook. ``error`` is set when nothing could be run."""
+
+    notebook: str
+    assignment: str | None
+    exercises: list[ExerciseResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    fences: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(e.points for e in self.exercises)
+
+    @property
+    def max_score(self) -> float:
+        return sum(e.max_points for e in self.exercises)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["score"] = self.score
+        data["max_score"] = self.max_score
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def format_table(result: SubmissionResult, width: int = 100) -> str:
+    """A plain-text report: one row per exercise, then the total and the notes."""
+    lines = [f"{result.notebook}  (assignment {result.assignment or 'unknown'})"]
+    if result.error:
+        lines.append(f"could not run: {result.error}")
+    rows = [("exercise", "points", "status", "reason")]
+    for ex in result.exercises:
+        rows.append((ex.name, f"{_num(ex.points)}/{_num(ex.max_points)}", ex.status, ex.reason))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        head = "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths))
+        room = max(width - len(head) - 2, 20)
+        reason = row[3] if len(row[3]) <= room else row[3][: room - 1] + "…"
+        lines.append(f"{head}  {reason}".rstrip())
+    lines.append(f"total: {_num(result.score)}/{_num(result.max_score)}")
+    for note in result.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)

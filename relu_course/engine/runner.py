@@ -1,0 +1,159 @@
+"""Grading a batch of notebooks: read each, run the hidden tests, build the records.
+
+Every submission gets a record, whatever it contains: an unreadable notebook gets zero
+for each exercise with the reason; the rest of the batch is graded as usual.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import pytest
+
+from .. import notebook
+from ..course import Course
+from .plugin import GradingPlugin
+from .reference import load_reference
+from .results import ExerciseResult, SubmissionResult, TestResult
+from .sandbox import Cell, SandboxLimits, Worker
+
+
+class GradingError(Exception):
+    """Grading itself cannot work (unknown assignment, broken hidden tests, no worker)."""
+
+
+@dataclass
+class Submission:
+    """A notebook to grade. ``assignment`` overrides what the notebook says it is."""
+
+    path: Path
+    assignment: str | None = None
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        self.key = self.key or str(self.path)
+
+
+@dataclass
+class _Prepared:
+    submission: Submission
+    assignment: str | None
+    cells: list[Cell] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def _prepare(sub: Submission, course: Course, known: dict[str, set[str]], sources: dict) -> _Prepared:
+    if sub.assignment is not None and sub.assignment not in known:
+        return _Prepared(sub, None, error=f"unknown assignment {sub.assignment!r}; "
+                                         f"this course has {', '.join(known) or 'none'}")
+    try:
+        nb = notebook.read(sub.path)
+    except notebook.NotebookError as exc:
+        if sub.assignment is None:
+            return _Prepared(sub, None, error=f"{exc}; pass --assignment to record a zero grade for it")
+        return _Prepared(sub, sub.assignment, error=str(exc))
+    assignment = sub.assignment or notebook.identify(nb, known)
+    if assignment is None:
+        recorded = notebook.assignment_of(nb)
+        why = f"it says it is {recorded!r}, which this course does not have" if recorded else \
+            "it has no assignment id in its metadata and its cells match no assignment"
+        return _Prepared(sub, None, error=f"cannot tell which assignment {sub.path} is: {why}")
+    source = sources[assignment]
+    cells = notebook.code_cells(nb, skip=notebook.test_cell_ids(source))
+    notes = notebook.order_notes(nb, source)
+    if not cells:
+        notes.append("the notebook has no code cells")
+    return _Prepared(sub, assignment, cells, notes)
+
+
+def _session(course: Course, assignment: str, batch: dict[str, list[Cell]], worker: Worker | None,
+             collect_only: bool = False) -> GradingPlugin:
+    """Run one pytest session of the assignment's hidden tests over ``batch``."""
+    tests = course.tests(assignment)
+    if not tests.is_file():
+        raise GradingError(f"no hidden tests for {assignment}: {tests} is missing")
+    plugin = GradingPlugin(worker, batch, lambda: load_reference(course.solution(assignment)))
+    with tempfile.TemporaryDirectory(prefix="relu-course-pytest-") as tmp:
+        ini = Path(tmp, "pytest.ini")
+        ini.write_text("[pytest]\n")
+        args = [str(tests), "-c", str(ini), "--rootdir", str(course.autograder), "--import-mode=importlib",
+                "-p", "no:cacheprovider", "-q", "--no-header", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+        if collect_only:
+            args.append("--collect-only")
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            code = pytest.main(args, plugins=[plugin])
+    if plugin.collect_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+        detail = "; ".join(plugin.collect_errors) or out.getvalue().strip().splitlines()[-1:]
+        raise GradingError(f"the hidden tests {tests.name} could not run: {detail}")
+    return plugin
+
+
+def exercise_points(course: Course, assignment: str) -> dict[str, dict[str, float]]:
+    """{exercise: {test function: points}}, in the order the hidden tests declare them."""
+    plugin = _session(course, assignment, {}, None, collect_only=True)
+    points: dict[str, dict[str, float]] = {}
+    for (exercise, test), value in plugin.tests.items():
+        points.setdefault(exercise, {})[test] = value
+    return points
+
+
+def _records(plugin: GradingPlugin, key: str, fallback: str, order: list[str]) -> list[ExerciseResult]:
+    """Exercise records of one submission, in the notebook's order of grade cells."""
+    by_exercise: dict[str, list[TestResult]] = {name: [] for name in order if name in {e for e, _ in plugin.tests}}
+    for (exercise, test), points in plugin.tests.items():
+        outcome = plugin.outcomes.get(key, {}).get((exercise, test)) or \
+            TestResult(test, exercise, points, 0.0, "not run", fallback)
+        by_exercise.setdefault(exercise, []).append(outcome)
+    return [ExerciseResult.from_tests(name, tests) for name, tests in by_exercise.items()]
+
+
+def grade_submissions(submissions: list[Submission], course: Course, limits: SandboxLimits | None = None,
+                      jobs: int = 1) -> list[SubmissionResult]:
+    """Grade every submission; the records come back in the order given."""
+    if jobs > 1 and len(submissions) > 1:
+        chunks = [submissions[i::jobs] for i in range(jobs)]
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+            parts = list(pool.map(_grade_chunk, chunks, [course] * jobs, [limits] * jobs))
+        by_key = {r.key: r.result for part in parts for r in part}
+        return [by_key[s.key] for s in submissions]
+    return [r.result for r in _grade_chunk(submissions, course, limits)]
+
+
+@dataclass
+class _Keyed:
+    key: str
+    result: SubmissionResult
+
+
+def _grade_chunk(submissions: list[Submission], course: Course, limits: SandboxLimits | None) -> list[_Keyed]:
+    known_ids = course.assignment_ids()
+    sources = {a: notebook.read(course.solution(a)) for a in known_ids}
+    known = {a: set(notebook.grade_ids(sources[a])) for a in known_ids}
+    prepared = [_prepare(s, course, known, sources) for s in submissions]
+    results: dict[str, SubmissionResult] = {}
+    by_assignment: dict[str, list[_Prepared]] = {}
+    for p in prepared:
+        if p.assignment is None:
+            results[p.submission.key] = SubmissionResult(str(p.submission.path), None, error=p.error)
+        else:
+            by_assignment.setdefault(p.assignment, []).append(p)
+    if by_assignment:
+        with Worker(limits) as worker:
+            for assignment, group in by_assignment.items():
+                runnable = {p.submission.key: p.cells for p in group if p.error is None}
+                plugin = _session(course, assignment, runnable, worker)
+                for p in group:
+                    key = p.submission.key
+                    sandbox = plugin.sandboxes.get(key)
+                    notes = p.notes + (sandbox.notes() if sandbox else [])
+                    results[key] = SubmissionResult(
+                        str(p.submission.path), assignment, _records(plugin, key, p.error or "not run", notebook.grade_ids(sources[assignment])),
+                        notes, p.error, sandbox.fences if sandbox else [], round(plugin.seconds.get(key, 0.0), 4))
+    return [_Keyed(s.key, results[s.key]) for s in submissions]

@@ -1,0 +1,84 @@
+"""Grade notebooks with the hidden tests, in a sandbox, and print a table per notebook.
+
+The exit status is 0 whenever grading worked, whatever the scores; 2 with a one-line
+error when it could not (a missing file, a notebook of no known assignment, broken
+hidden tests).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .course import CourseNotFound, find_course
+from .engine.reference import ReferenceError_
+from .engine.results import format_table
+from .engine.runner import GradingError, Submission, grade_submissions
+from .engine.sandbox import SandboxLimits, WorkerError
+
+NAME = "grade"
+HELP = "grade notebooks against the hidden tests"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
+                        help="notebook files, or directories searched for *.ipynb")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="write the result as JSON (an object for one notebook, a list for several)")
+    parser.add_argument("--assignment", metavar="ID",
+                        help="grade as this assignment whatever the notebook says (e.g. 01_activations)")
+    parser.add_argument("--course", type=Path, metavar="DIR", help="the course directory (default: found from here)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="grade with N workers in parallel")
+    parser.add_argument("--call-timeout", type=float, default=SandboxLimits.call_seconds, metavar="S",
+                        help="seconds one call into the notebook may take (default %(default)s)")
+    parser.add_argument("--submission-timeout", type=float, default=SandboxLimits.submission_seconds,
+                        metavar="S", help="seconds one notebook may take in all (default %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="print only the total of each notebook")
+
+
+def expand(paths: list[Path]) -> list[Path]:
+    """Files as given; directories replaced by the notebooks under them (sorted)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts))
+        else:
+            found.append(path)
+    return found
+
+
+def fail(message: str) -> int:
+    print(f"relu-course grade: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = expand(args.notebooks)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        return fail(f"{missing[0]}: no such file")
+    if not paths:
+        return fail("no notebooks found")
+    try:
+        course = find_course(args.course)
+    except CourseNotFound as exc:
+        return fail(str(exc))
+    limits = SandboxLimits(call_seconds=args.call_timeout, cell_seconds=args.call_timeout,
+                           submission_seconds=args.submission_timeout)
+    try:
+        results = grade_submissions([Submission(p, args.assignment) for p in paths], course, limits, args.jobs)
+    except (GradingError, WorkerError, ReferenceError_) as exc:
+        return fail(str(exc))
+    for result in results:
+        if args.quiet:
+            print(f"{result.notebook}: {result.score:g}/{result.max_score:g}")
+        else:
+            print(format_table(result), end="\n\n" if len(results) > 1 else "\n")
+    if args.json:
+        payload = results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results]
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+    ungraded = [r for r in results if r.assignment is None]
+    if ungraded:
+        return fail(ungraded[0].error or "a notebook could not be graded")
+    return 0

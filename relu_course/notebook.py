@@ -1,0 +1,136 @@
+"""Reading notebooks the way the grader sees them: leniently, with one-line errors.
+
+A student's notebook may be anything: not JSON, JSON that is not a notebook, cells
+reordered or deleted, metadata edited. Everything here either returns what can be used
+or raises :class:`NotebookError` with a message fit for the student.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .engine.sandbox import Cell
+
+METADATA_KEY = "relu_course"
+
+
+class NotebookError(Exception):
+    """The file cannot be used as a notebook; the message is one line."""
+
+
+def read(path: Path | str) -> nbformat.NotebookNode:
+    """Read a notebook file as nbformat 4, without failing on metadata a student edited."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotebookError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise NotebookError(f"{path} is a directory, not a notebook") from None
+    except UnicodeDecodeError:
+        raise NotebookError(f"{path} is not a notebook: it is not UTF-8 text") from None
+    except OSError as exc:
+        raise NotebookError(f"{path} cannot be read: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise NotebookError(f"{path} is not a notebook: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells", []), list):
+        raise NotebookError(f"{path} is not a notebook: JSON without a list of cells")
+    if data.get("nbformat", 4) < 4:
+        try:
+            return nbformat.reads(text, as_version=4)
+        except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds
+            raise NotebookError(f"{path} is an old notebook that cannot be converted: {exc}") from None
+    data.setdefault("cells", [])
+    data.setdefault("metadata", {})
+    return nbformat.from_dict(data)
+
+
+def source_of(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def nbgrader(cell: dict) -> dict:
+    meta = cell.get("metadata", {})
+    value = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+    return value if isinstance(value, dict) else {}
+
+
+def grade_id(cell: dict) -> str | None:
+    gid = nbgrader(cell).get("grade_id")
+    return gid if isinstance(gid, str) else None
+
+
+def is_test_cell(cell: dict) -> bool:
+    """An autograded test cell: graded, not a solution."""
+    meta = nbgrader(cell)
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def assignment_of(nb: dict) -> str | None:
+    """The assignment id recorded in the notebook's metadata, if any."""
+    meta = nb.get("metadata", {}).get(METADATA_KEY, {})
+    value = meta.get("assignment") if isinstance(meta, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def grade_ids(nb: dict) -> list[str]:
+    return [gid for cell in nb.get("cells", []) if (gid := grade_id(cell))]
+
+
+def test_cell_ids(nb: dict) -> set[str]:
+    return {gid for cell in nb.get("cells", []) if is_test_cell(cell) and (gid := grade_id(cell))}
+
+
+def code_cells(nb: dict, skip: set[str] = frozenset()) -> list[Cell]:
+    """The code cells to execute, in notebook order: test cells and ids in ``skip`` left out."""
+    cells = []
+    for index, cell in enumerate(nb.get("cells", [])):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        gid = grade_id(cell)
+        if is_test_cell(cell) or gid in skip:
+            continue
+        cells.append(Cell(index, source_of(cell), gid))
+    return cells
+
+
+def order_notes(submission: dict, source: dict) -> list[str]:
+    """Differences in cell order and missing solution cells, for the result notes."""
+    expected = [gid for gid in grade_ids(source) if gid not in test_cell_ids(source)]
+    present = [gid for gid in grade_ids(submission) if gid in expected]
+    notes = []
+    missing = [gid for gid in expected if gid not in present]
+    if missing:
+        notes.append(f"cells missing from the notebook: {', '.join(missing)}")
+    kept = [gid for gid in expected if gid in present]
+    if present != kept:
+        for earlier, later in zip(present, kept):
+            if earlier != later:
+                notes.append(f"cells are not in the assignment's order: {earlier} comes before {later}; "
+                             "they run in the order of the notebook")
+                break
+    return notes
+
+
+def identify(nb: dict, candidates: dict[str, set[str]]) -> str | None:
+    """Which assignment a notebook is: its metadata, else the one sharing most grade_ids."""
+    recorded = assignment_of(nb)
+    if recorded in candidates:
+        return recorded
+    ids = set(grade_ids(nb))
+    best = max(candidates, key=lambda a: len(ids & candidates[a]), default=None)
+    if best is not None and len(ids & candidates[best]) * 2 >= len(candidates[best]):
+        return best
+    return None
+
+
+def is_stripped(value: Any) -> bool:
+    """Whether a notebook dict has no outputs and no execution counts."""
+    return not any(c.get("outputs") or c.get("execution_count") for c in value.get("cells", [])
+                   if c.get("cell_type") == "code")

@@ -1,0 +1,112 @@
+"""Helpers for the hidden tests: exercise marks and assertions with one-line messages.
+
+Each assertion raises ``AssertionError`` whose first line is the reason shown to the
+student, naming the input (``describe``), what came back and what was expected.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from .engine.protocol import View
+from .engine.sandbox import StudentError
+
+#: the pytest mark that ties a test to an exercise and its points
+MARK = "exercise"
+
+
+def exercise(name: str, points: float) -> pytest.MarkDecorator:
+    """Mark a test as part of exercise ``name`` (a grade_id) worth ``points``."""
+    return getattr(pytest.mark, MARK)(name, points=points)
+
+
+def describe(x: Any, limit: int = 60) -> str:
+    """A short description of a test input, for messages."""
+    if isinstance(x, np.ndarray):
+        layout = "" if x.flags.c_contiguous or x.ndim == 0 else ", non-contiguous"
+        if x.size <= 4:
+            return f"np.array({np.array2string(x, separator=', ')}, dtype={x.dtype}{layout})"
+        return f"an array of shape {x.shape} and dtype {x.dtype}{layout}"
+    if isinstance(x, View):
+        return describe(x.resolve())
+    text = repr(x)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def kind_of(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, np.generic):
+        return f"a numpy {type(value).__name__}"
+    if value is None:
+        return "None (did you forget to return?)"
+    type_name = getattr(value, "type_name", None) or type(value).__name__
+    return f"a {type_name}"
+
+
+def assert_floating_array(value: Any, shape: tuple, call: str) -> None:
+    """``value`` is a numpy array or numpy scalar with a floating dtype and the given shape."""
+    if not isinstance(value, (np.ndarray, np.generic)):
+        raise AssertionError(f"{call} returned {kind_of(value)}; expected a numpy array of shape {shape}")
+    if np.asarray(value).dtype.kind != "f":
+        raise AssertionError(f"{call} returned dtype {np.asarray(value).dtype}; expected a floating dtype")
+    if np.shape(value) != tuple(shape):
+        raise AssertionError(f"{call} returned shape {np.shape(value)}; expected shape {tuple(shape)}")
+
+
+def assert_close(value: Any, expected: Any, call: str, rtol: float = 1e-6, atol: float = 1e-12) -> None:
+    """``value`` has ``expected``'s shape and agrees with it elementwise (NaN matches NaN)."""
+    if not isinstance(value, (np.ndarray, np.generic, int, float, list, tuple)):
+        raise AssertionError(f"{call} returned {kind_of(value)}; expected numbers")
+    try:
+        got = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise AssertionError(f"{call} returned {kind_of(value)}, which is not numbers") from None
+    want = np.asarray(expected, dtype=float)
+    if got.shape != want.shape:
+        raise AssertionError(f"{call} returned shape {got.shape}; expected shape {want.shape}")
+    close = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+    if not close.all():
+        where = np.unravel_index(np.argmin(close), close.shape) if close.ndim else ()
+        at = f" at index {tuple(int(i) for i in where)}" if where else ""
+        raise AssertionError(f"{call} gave {got[where]!r}{at}; expected {want[where]!r}")
+
+
+def assert_no_warnings(warnings: list[str], call: str) -> None:
+    if warnings:
+        raise AssertionError(f"{call} emitted a warning: {warnings[0]}")
+
+
+def assert_not_mutated(mutated: list[int], call: str) -> None:
+    if mutated:
+        raise AssertionError(f"{call} modified its input (argument {mutated[0] + 1}); it must not")
+
+
+def local(value: Any) -> Any:
+    """An argument as the trusted side uses it (a :class:`View` becomes the real view)."""
+    return value.resolve() if isinstance(value, View) else value
+
+
+def tolerances(x: Any) -> dict[str, float]:
+    """rtol/atol of the course's accuracy rule for an input: looser for float32."""
+    if np.asarray(local(x)).dtype == np.float32:
+        return {"rtol": 1e-4, "atol": 1e-7}
+    return {"rtol": 1e-6, "atol": 1e-12}
+
+
+def assert_raises(call: Any, type_name: str, what: str) -> None:
+    """``call()`` (a student call) must raise ``type_name`` or a subclass of it.
+
+    A NotImplementedError passes through, so the reason reads "not implemented yet".
+    """
+    try:
+        call()
+    except StudentError as exc:
+        if exc.is_a(type_name):
+            return
+        if exc.is_a("NotImplementedError"):
+            raise
+        raise AssertionError(f"{what} raised {exc.type_name}: {exc.message}; expected {type_name}") from None
+    raise AssertionError(f"{what} returned a value; expected it to raise {type_name}")
