@@ -15,6 +15,7 @@ import nbformat
 from .engine.sandbox import Cell
 
 METADATA_KEY = "relu_course"
+FIGURE_TAG = "figure"
 
 
 class NotebookError(Exception):
@@ -87,14 +88,24 @@ def test_cell_ids(nb: dict) -> set[str]:
     return {gid for cell in nb.get("cells", []) if is_test_cell(cell) and (gid := grade_id(cell))}
 
 
+def is_figure_cell(cell: dict) -> bool:
+    """A cell tagged ``figure``: it only draws, so grading does not run it."""
+    meta = cell.get("metadata", {})
+    tags = meta.get("tags", []) if isinstance(meta, dict) else []
+    return isinstance(tags, list) and FIGURE_TAG in tags
+
+
 def code_cells(nb: dict, skip: set[str] = frozenset()) -> list[Cell]:
-    """The code cells to execute, in notebook order: test cells and ids in ``skip`` left out."""
+    """The code cells to execute, in notebook order.
+
+    Left out: test cells, figure cells, and cells whose grade_id is in ``skip``.
+    """
     cells = []
     for index, cell in enumerate(nb.get("cells", [])):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         gid = grade_id(cell)
-        if is_test_cell(cell) or gid in skip:
+        if is_test_cell(cell) or is_figure_cell(cell) or gid in skip:
             continue
         cells.append(Cell(index, source_of(cell), gid))
     return cells

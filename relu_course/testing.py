@@ -5,7 +5,7 @@ student, naming the input (``describe``), what came back and what was expected.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Union
 
 import numpy as np
 import pytest
@@ -15,6 +15,12 @@ from .engine.sandbox import StudentError
 
 #: the pytest mark that ties a test to an exercise and its points
 MARK = "exercise"
+#: how a call is named in a message: a string, or a function making it (only on failure)
+CallText = Union[str, Callable[[], str]]
+
+
+def _text(call: CallText) -> str:
+    return call if isinstance(call, str) else call()
 
 
 def exercise(name: str, points: float) -> pytest.MarkDecorator:
@@ -46,42 +52,42 @@ def kind_of(value: Any) -> str:
     return f"a {type_name}"
 
 
-def assert_floating_array(value: Any, shape: tuple, call: str) -> None:
+def assert_floating_array(value: Any, shape: tuple, call: CallText) -> None:
     """``value`` is a numpy array or numpy scalar with a floating dtype and the given shape."""
     if not isinstance(value, (np.ndarray, np.generic)):
-        raise AssertionError(f"{call} returned {kind_of(value)}; expected a numpy array of shape {shape}")
+        raise AssertionError(f"{_text(call)} returned {kind_of(value)}; expected a numpy array of shape {shape}")
     if np.asarray(value).dtype.kind != "f":
-        raise AssertionError(f"{call} returned dtype {np.asarray(value).dtype}; expected a floating dtype")
+        raise AssertionError(f"{_text(call)} returned dtype {np.asarray(value).dtype}; expected a floating dtype")
     if np.shape(value) != tuple(shape):
-        raise AssertionError(f"{call} returned shape {np.shape(value)}; expected shape {tuple(shape)}")
+        raise AssertionError(f"{_text(call)} returned shape {np.shape(value)}; expected shape {tuple(shape)}")
 
 
-def assert_close(value: Any, expected: Any, call: str, rtol: float = 1e-6, atol: float = 1e-12) -> None:
+def assert_close(value: Any, expected: Any, call: CallText, rtol: float = 1e-6, atol: float = 1e-12) -> None:
     """``value`` has ``expected``'s shape and agrees with it elementwise (NaN matches NaN)."""
     if not isinstance(value, (np.ndarray, np.generic, int, float, list, tuple)):
-        raise AssertionError(f"{call} returned {kind_of(value)}; expected numbers")
+        raise AssertionError(f"{_text(call)} returned {kind_of(value)}; expected numbers")
     try:
         got = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise AssertionError(f"{call} returned {kind_of(value)}, which is not numbers") from None
+        raise AssertionError(f"{_text(call)} returned {kind_of(value)}, which is not numbers") from None
     want = np.asarray(expected, dtype=float)
     if got.shape != want.shape:
-        raise AssertionError(f"{call} returned shape {got.shape}; expected shape {want.shape}")
+        raise AssertionError(f"{_text(call)} returned shape {got.shape}; expected shape {want.shape}")
     close = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
     if not close.all():
         where = np.unravel_index(np.argmin(close), close.shape) if close.ndim else ()
         at = f" at index {tuple(int(i) for i in where)}" if where else ""
-        raise AssertionError(f"{call} gave {got[where]!r}{at}; expected {want[where]!r}")
+        raise AssertionError(f"{_text(call)} gave {got[where]!r}{at}; expected {want[where]!r}")
 
 
-def assert_no_warnings(warnings: list[str], call: str) -> None:
+def assert_no_warnings(warnings: list[str], call: CallText) -> None:
     if warnings:
-        raise AssertionError(f"{call} emitted a warning: {warnings[0]}")
+        raise AssertionError(f"{_text(call)} emitted a warning: {warnings[0]}")
 
 
-def assert_not_mutated(mutated: list[int], call: str) -> None:
+def assert_not_mutated(mutated: list[int], call: CallText) -> None:
     if mutated:
-        raise AssertionError(f"{call} modified its input (argument {mutated[0] + 1}); it must not")
+        raise AssertionError(f"{_text(call)} modified its input (argument {mutated[0] + 1}); it must not")
 
 
 def local(value: Any) -> Any:

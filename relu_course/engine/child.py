@@ -10,6 +10,7 @@ import io
 import os
 import re
 import reprlib
+import signal
 import socket
 import sys
 import traceback
@@ -27,9 +28,16 @@ DISABLED_MAGICS = ("bash", "sh", "script", "perl", "ruby", "python", "python2", 
                    "pypy", "system", "sx", "sc", "writefile", "run", "load", "cd", "pip", "conda")
 
 
-#: IPython names a cell's code "<ipython-input-N-hash>" after its execution count N,
-#: which the child sets to the cell's position in the notebook.
-CELL_FILE = re.compile(r"ipython-input-(\d+)-")
+#: the file name a cell's code is compiled under; N is the cell's position in the notebook
+CELL_FILE = re.compile(r"^<cell (\d+)>$")
+
+
+class CallTimeout(BaseException):
+    """Raised inside a student's function when its call runs out of time."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise CallTimeout()
 
 
 class CappedWriter(io.TextIOBase):
@@ -112,15 +120,22 @@ class Child:
 
     # -- operations ----------------------------------------------------------------
     def run_cell(self, index: int, source: str) -> dict:
+        """Run one cell, already turned into Python by the grader, in the notebook's namespace."""
         import matplotlib.pyplot as plt
 
-        self.shell.execution_count = index
-        result = self.shell.run_cell(source, store_history=False, silent=True)
+        try:
+            code = compile(source, f"<cell {index}>", "exec")
+        except BaseException as exc:  # noqa: BLE001 - SyntaxError, ValueError for null bytes
+            return {"ok": False, "output": self.out.take(), "error": describe_error(exc, f"cell {index}")}
+        try:
+            exec(code, self.shell.user_ns)  # noqa: S102 - running the submission is the point
+            error = None
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
+            error = describe_error(exc)
         plt.close("all")
-        error = result.error_before_exec or result.error_in_exec
         reply: dict = {"ok": error is None, "output": self.out.take()}
         if error is not None:
-            reply["error"] = describe_error(error, f"cell {index}" if result.error_before_exec else "")
+            reply["error"] = error
         return reply
 
     def resolve(self, target: Any) -> Any:
@@ -131,25 +146,58 @@ class Child:
         return target  # already resolved from a handle by the decoder
 
     def call(self, request: dict) -> dict:
+        """Run a batch of calls to one target: {"target", "attr"?, "calls": [[args, kwargs], ...]}."""
         try:
             target = self.resolve(request["target"])
         except NameError as exc:
             return {"ok": False, "error": {"type": "NotDefined", "mro": ["NotDefined"], "message": str(exc), "where": ""}}
         attr = request.get("attr")
-        args, kwargs = request.get("args", ()), request.get("kwargs", {})
-        before = [(i, a.copy()) for i, a in enumerate(list(args) + list(kwargs.values()))
-                  if isinstance(a, np.ndarray)]
+        results = []
+        room = self.limits.buffer_bytes
+        for args, kwargs in request["calls"]:
+            result = self.call_one(target, attr, args, kwargs, request.get("seconds", 10.0))
+            if result["ok"]:
+                room -= self.size_check(result)
+                if room < 0:
+                    result = {"ok": False, "error": too_large("the results of this batch of calls are over "
+                                                              f"the {self.limits.buffer_bytes // protocol.MiB} MiB limit")}
+            results.append(result)
+            if not result["ok"] and (request.get("stop_on_error") or result["error"]["type"] == "CallTimeout"):
+                break  # the rest of the batch is not run
+        return {"ok": True, "results": results, "output": self.out.take()}
+
+    def call_one(self, target: Any, attr: str | None, args: tuple, kwargs: dict, seconds: float) -> dict:
+        arguments = list(args) + list(kwargs.values())
+        before = [(i, snapshot(a)) for i, a in enumerate(arguments) if isinstance(a, np.ndarray)]
         with warnings.catch_warnings(record=True) as caught, np.errstate(**NUMPY_ERRORS):
             warnings.simplefilter("always")
+            signal.setitimer(signal.ITIMER_REAL, seconds)
             try:
                 fn = getattr(target, attr) if attr else target
                 value = fn(*args, **kwargs)
+            except CallTimeout:
+                return {"ok": False, "error": {"type": "CallTimeout", "mro": [], "message": "", "where": ""}}
             except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
-                return {"ok": False, "error": describe_error(exc), "output": self.out.take()}
-        arguments = list(args) + list(kwargs.values())
-        mutated = [i for i, copy in before if not _same(arguments[i], copy)]
-        return {"ok": True, "value": value, "mutated": mutated, "output": self.out.take(),
+                return {"ok": False, "error": describe_error(exc)}
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        mutated = [i for i, state in before if snapshot(arguments[i]) != state]
+        return {"ok": True, "value": value, "mutated": mutated,
                 "warnings": [f"{w.category.__name__}: {w.message}"[:300] for w in caught[:20]]}
+
+    def size_check(self, result: dict) -> int:
+        """Bytes of array data the result will need; an unsendable value becomes an error."""
+        value = result["value"]
+        if type(value) is np.ndarray and protocol.numeric_array(value) or value is None or type(value) in (int, float):
+            return value.nbytes if isinstance(value, np.ndarray) else 0
+        encoder = protocol.Encoder(self.limits, self.to_handle)
+        try:
+            encoder.encode(result["value"])
+        except protocol.ProtocolError as exc:
+            result.clear()
+            result.update(ok=False, error=too_large(f"a value that cannot be sent: {exc}"))
+            return 0
+        return encoder.total
 
     def getattr(self, request: dict) -> dict:
         try:
@@ -183,17 +231,20 @@ class Child:
         try:
             parts = protocol.pack(reply, self.limits, self.to_handle)
         except protocol.ProtocolError as exc:
-            what = "the result" if "value" in reply else "the reply"
-            parts = protocol.pack({"ok": False, "output": reply.get("output", ""), "error": {
-                "type": "ResultTooLarge", "mro": [], "message": f"{what} cannot be sent: {exc}", "where": ""}},
-                self.limits)
-        for part in parts:
-            self.sock.sendall(part)
+            parts = protocol.pack({"ok": False, "output": reply.get("output", ""),
+                                   "error": too_large(f"a reply that cannot be sent: {exc}")}, self.limits)
+        protocol.send_parts(self.sock, parts)
 
 
-def _same(now: Any, before: np.ndarray) -> bool:
-    return (isinstance(now, np.ndarray) and now.shape == before.shape and now.dtype == before.dtype
-            and np.array_equal(now, before, equal_nan=before.dtype.kind in "fc"))
+def too_large(message: str) -> dict:
+    return {"type": "ResultTooLarge", "mro": [], "message": message, "where": ""}
+
+
+def snapshot(value: Any) -> tuple:
+    """Everything about an array argument that a call must leave unchanged, bit for bit."""
+    if not isinstance(value, np.ndarray):
+        return (type(value),)
+    return value.shape, value.dtype.str, value.tobytes()
 
 
 def make_shell() -> Any:
@@ -221,6 +272,7 @@ def main(sock: socket.socket, shell: Any, limits: protocol.Limits, output_cap: i
     """Entry point in the forked child, after the fences are up. Never returns."""
     child = Child(sock, shell, limits, output_cap)
     sys.stdout = sys.stderr = child.out
+    signal.signal(signal.SIGALRM, _on_alarm)
     shell.user_ns["__name__"] = "__main__"
     try:
         child.serve()

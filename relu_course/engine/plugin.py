@@ -33,6 +33,7 @@ class GradingPlugin:
     # -- session set-up ----------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{MARK}(name, points): the exercise a hidden test grades")
+        config.stash[BATCH] = self
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "submission_key" in metafunc.fixturenames:
@@ -51,40 +52,61 @@ class GradingPlugin:
         if report.failed:
             self.collect_errors.append(str(report.longrepr).strip().splitlines()[-1])
 
-    # -- fixtures ------------------------------------------------------------------------
-    @pytest.fixture(scope="session")
-    def reference(self):
-        """The solution notebook's namespace, run in this (trusted) process."""
-        return self.reference_loader()
-
-    @pytest.fixture(scope="session")
-    def sandbox(self, submission_key: str):
-        started = time.perf_counter()
-        sandbox = Sandbox(self.worker, self.batch[submission_key])
-        self.sandboxes[submission_key] = sandbox
-        yield sandbox
-        sandbox.close()
-        self.seconds[submission_key] = time.perf_counter() - started
-
-    @pytest.fixture(scope="session")
-    def student(self, sandbox: Sandbox) -> Student:
-        """The submission, reached through the data-only proxy."""
-        return Student(sandbox)
-
     # -- outcomes ------------------------------------------------------------------------
-    @pytest.hookimpl(wrapper=True)
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
-        report = yield
+        """Record the outcome; for a verdict on the submission, make the report cheaply.
+
+        pytest's own report renders a full traceback (tens of milliseconds) that grading
+        never shows; failures of the grader itself still get it (returning None).
+        """
         key = getattr(item, "callspec", None) and item.callspec.params.get("submission_key")
         test = test_key(item)
-        if key is None or test not in self.tests or report.when == "teardown" and report.passed:
-            return report
+        if key is None or test not in self.tests:
+            return None
+        excinfo = call.excinfo
+        if excinfo is not None and excinfo.errisinstance(pytest.skip.Exception):
+            return None
         points = self.tests[test]
         record = self.outcomes[key].setdefault(test, TestResult(test[1], test[0], points, points, "passed"))
-        if report.failed and record.status == "passed":
-            status, message = explain(call.excinfo)
+        if excinfo is None:
+            return pytest.TestReport(item.nodeid, item.location, {}, "passed", None, call.when, [], call.duration,
+                              call.start, call.stop)
+        status, message = explain(excinfo)
+        if record.status == "passed":
             record.points, record.status, record.message = 0.0, status, message
-        return report
+        if status == "error" and not isinstance(excinfo.value, SubmissionFault):
+            return None
+        return pytest.TestReport(item.nodeid, item.location, {}, "failed", message, call.when, [], call.duration,
+                          call.start, call.stop)
+
+
+BATCH = pytest.StashKey[GradingPlugin]()
+
+
+# -- fixtures: this module is registered as a plugin beside the GradingPlugin ---------------
+@pytest.fixture(scope="session")
+def reference(request: pytest.FixtureRequest):
+    """The solution notebook's namespace, run in this (trusted) process."""
+    return request.config.stash[BATCH].reference_loader()
+
+
+@pytest.fixture(scope="session")
+def sandbox(request: pytest.FixtureRequest, submission_key: str):
+    """The submission's fenced child process, for every test of that submission."""
+    batch = request.config.stash[BATCH]
+    started = time.perf_counter()
+    box = Sandbox(batch.worker, batch.batch[submission_key])
+    batch.sandboxes[submission_key] = box
+    yield box
+    box.close()
+    batch.seconds[submission_key] = time.perf_counter() - started
+
+
+@pytest.fixture(scope="session")
+def student(sandbox: Sandbox) -> Student:
+    """The submission, reached through the data-only proxy."""
+    return Student(sandbox)
 
 
 def test_key(item: pytest.Item) -> tuple[str, str]:

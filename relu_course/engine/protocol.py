@@ -12,6 +12,8 @@ Every size is checked against :class:`Limits` before anything is allocated.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import re
 import socket
@@ -75,12 +77,16 @@ _HEAD = struct.Struct("<II")
 
 
 def _dtype_of(descr: str) -> np.dtype:
-    if not isinstance(descr, str) or not _DTYPE.match(descr):
+    if not isinstance(descr, str):
         raise ProtocolError(f"refused dtype {descr!r}")
-    dtype = np.dtype(descr)
-    if dtype.kind not in "biufc":
+    return _checked_dtype(descr)
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_dtype(descr: str) -> np.dtype:
+    if not _DTYPE.match(descr) or np.dtype(descr).kind not in "biufc":
         raise ProtocolError(f"refused dtype {descr!r}")
-    return dtype
+    return np.dtype(descr)
 
 
 def numeric_array(value: np.ndarray) -> bool:
@@ -179,7 +185,7 @@ class Decoder:
     received handle to a local object (default: keep the :class:`Handle`).
     """
 
-    def __init__(self, buffers: list[bytearray], limits: Limits,
+    def __init__(self, buffers: list[memoryview], limits: Limits,
                  from_handle: Callable[[Handle], Any] | None = None):
         self.buffers = buffers
         self.limits = limits
@@ -272,10 +278,18 @@ def pack(value: Any, limits: Limits, to_handle: Callable[[Any], Handle] | None =
     return [_HEAD.pack(len(header), len(encoder.buffers)) + sizes + header, *encoder.buffers]
 
 
+def send_parts(sock: socket.socket, parts: list[bytes | memoryview]) -> None:
+    """Send a packed frame; small frames go out in one system call."""
+    if sum(len(p) for p in parts) <= 1 * MiB:
+        sock.sendall(b"".join(parts))
+    else:
+        for part in parts:
+            sock.sendall(part)
+
+
 def send(sock: socket.socket, value: Any, limits: Limits,
          to_handle: Callable[[Any], Handle] | None = None) -> None:
-    for part in pack(value, limits, to_handle):
-        sock.sendall(part)
+    send_parts(sock, pack(value, limits, to_handle))
 
 
 def _recv_exactly(sock: socket.socket, size: int) -> bytearray:
@@ -306,5 +320,7 @@ def recv(sock: socket.socket, limits: Limits,
         tree = json.loads(_recv_exactly(sock, header_len))
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"malformed header: {exc}") from None
-    buffers = [_recv_exactly(sock, n) for n in sizes]
+    data = memoryview(_recv_exactly(sock, total))
+    offsets = [0, *itertools.accumulate(sizes)]
+    buffers = [data[start:end] for start, end in zip(offsets, offsets[1:])]
     return Decoder(buffers, limits, from_handle).decode(tree)

@@ -14,6 +14,14 @@ if TYPE_CHECKING:
     from .sandbox import CallRecord, Sandbox
 
 
+class Call:
+    """The arguments of one call, for :meth:`RemoteFunction.many`: ``Call(x, alpha=0.2)``."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        self.args = args
+        self.kwargs = kwargs
+
+
 class RemoteObject:
     """An object that lives in the child. Call it, call its methods, or fetch attributes.
 
@@ -71,7 +79,8 @@ class RemoteFunction:
     """A top-level name of the notebook, called in the child.
 
     ``f(x)`` returns the value; ``f.record(x)`` returns a :class:`CallRecord` with the
-    warnings raised and the positions of array arguments the call modified.
+    warnings raised and the positions of array arguments the call modified;
+    ``f.many([Call(x1), Call(x2, alpha=0.2)])`` makes several calls in one round trip.
     """
 
     def __init__(self, sandbox: "Sandbox", name: str):
@@ -83,6 +92,14 @@ class RemoteFunction:
 
     def record(self, *args: Any, **kwargs: Any) -> "CallRecord":
         return self.sandbox.call(self.name, args, kwargs)
+
+    def many(self, calls: list[Call], stop_on_error: bool = True) -> list["CallRecord"]:
+        """Several calls in one round trip to the child; one record each, in order.
+
+        By default the calls stop at the first one that raises; the records after it carry
+        that same fault (a test reports the first failure anyway).
+        """
+        return self.sandbox.call_many(self.name, [(c.args, c.kwargs) for c in calls], stop_on_error=stop_on_error)
 
     def __repr__(self) -> str:
         return f"<student's {self.name}>"

@@ -17,10 +17,17 @@ import pytest
 
 from .. import notebook
 from ..course import Course
+from . import plugin as plugin_module
 from .plugin import GradingPlugin
 from .reference import load_reference
 from .results import ExerciseResult, SubmissionResult, TestResult
 from .sandbox import Cell, SandboxLimits, Worker
+
+
+#: pytest plugins grading has no use for; each costs time on every test of every submission
+NO_PLUGINS = [arg for name in ("cacheprovider", "logging", "warnings", "unraisableexception",
+                               "threadexception", "faulthandler", "stepwise", "lsp", "doctest")
+              for arg in ("-p", f"no:{name}")]
 
 
 class GradingError(Exception):
@@ -84,13 +91,13 @@ def _session(course: Course, assignment: str, batch: dict[str, list[Cell]], work
         ini = Path(tmp, "pytest.ini")
         ini.write_text("[pytest]\n")
         args = [str(tests), "-c", str(ini), "--rootdir", str(course.autograder), "--import-mode=importlib",
-                "-p", "no:cacheprovider", "-q", "--no-header", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-        if collect_only:
+                "-q", "--no-header", "--capture=no", "--disable-plugin-autoload", *NO_PLUGINS]
+        if collect_only or not batch:
             args.append("--collect-only")
         with contextlib.redirect_stdout(io.StringIO()) as out:
-            code = pytest.main(args, plugins=[plugin])
+            code = pytest.main(args, plugins=[plugin, plugin_module])
     if plugin.collect_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-        detail = "; ".join(plugin.collect_errors) or out.getvalue().strip().splitlines()[-1:]
+        detail = "; ".join(plugin.collect_errors) or "".join(out.getvalue().strip().splitlines()[-1:])
         raise GradingError(f"the hidden tests {tests.name} could not run: {detail}")
     return plugin
 
@@ -115,15 +122,19 @@ def _records(plugin: GradingPlugin, key: str, fallback: str, order: list[str]) -
 
 
 def grade_submissions(submissions: list[Submission], course: Course, limits: SandboxLimits | None = None,
-                      jobs: int = 1) -> list[SubmissionResult]:
-    """Grade every submission; the records come back in the order given."""
+                      jobs: int = 1, worker: Worker | None = None) -> list[SubmissionResult]:
+    """Grade every submission; the records come back in the order given.
+
+    ``jobs`` > 1 grades in that many forked processes, each with its own worker; otherwise
+    ``worker`` (a warm one to reuse) or a new one is used.
+    """
     if jobs > 1 and len(submissions) > 1:
         chunks = [submissions[i::jobs] for i in range(jobs)]
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
             parts = list(pool.map(_grade_chunk, chunks, [course] * jobs, [limits] * jobs))
         by_key = {r.key: r.result for part in parts for r in part}
         return [by_key[s.key] for s in submissions]
-    return [r.result for r in _grade_chunk(submissions, course, limits)]
+    return [r.result for r in _grade_chunk(submissions, course, limits, worker)]
 
 
 @dataclass
@@ -132,7 +143,8 @@ class _Keyed:
     result: SubmissionResult
 
 
-def _grade_chunk(submissions: list[Submission], course: Course, limits: SandboxLimits | None) -> list[_Keyed]:
+def _grade_chunk(submissions: list[Submission], course: Course, limits: SandboxLimits | None,
+                 worker: Worker | None = None) -> list[_Keyed]:
     known_ids = course.assignment_ids()
     sources = {a: notebook.read(course.solution(a)) for a in known_ids}
     known = {a: set(notebook.grade_ids(sources[a])) for a in known_ids}
@@ -145,7 +157,9 @@ def _grade_chunk(submissions: list[Submission], course: Course, limits: SandboxL
         else:
             by_assignment.setdefault(p.assignment, []).append(p)
     if by_assignment:
-        with Worker(limits) as worker:
+        with contextlib.ExitStack() as stack:
+            if worker is None:
+                worker = stack.enter_context(Worker(limits))
             for assignment, group in by_assignment.items():
                 runnable = {p.submission.key: p.cells for p in group if p.error is None}
                 plugin = _session(course, assignment, runnable, worker)

@@ -7,6 +7,7 @@ child is replaced, and grading goes on without it.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -71,12 +72,22 @@ class Cell:
 
 @dataclass
 class CallRecord:
-    """What one call returned, and what it did on the way."""
+    """What one call returned (or the fault it ended in), and what it did on the way.
 
-    value: Any
-    warnings: list[str]
-    mutated: list[int]
-    output: str
+    ``mutated`` lists the positions of array arguments the call modified.
+    """
+
+    result: Any = None
+    warnings: list[str] = field(default_factory=list)
+    mutated: list[int] = field(default_factory=list)
+    error: "SubmissionFault | None" = None
+
+    @property
+    def value(self) -> Any:
+        """The returned value; raises the fault if the call did not return one."""
+        if self.error is not None:
+            raise self.error
+        return self.result
 
 
 @dataclass
@@ -222,6 +233,17 @@ class Worker:
         except (OSError, EOFError, ValueError) as exc:
             raise WorkerError(f"the grading worker stopped: {exc}; see {self.log_path}") from None
 
+    def discard(self, pid: int) -> None:
+        """Kill a child whose exit status nobody needs; the worker reaps it in passing."""
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.control.sendall(json.dumps({"op": "discard", "pid": pid}).encode() + b"\n")
+        except OSError as exc:
+            raise WorkerError(f"the grading worker stopped: {exc}; see {self.log_path}") from None
+
     def close(self) -> None:
         try:
             self.control.sendall(b'{"op": "stop"}\n')
@@ -250,6 +272,21 @@ def _read_line(sock: socket.socket) -> bytes:
             raise EOFError
         data += chunk
     return data
+
+
+@functools.lru_cache(maxsize=1024)
+def as_python(source: str) -> str:
+    """A cell's source as IPython turns it into Python (magics become get_ipython() calls).
+
+    Done here, in the trusted process, so that input transformers a notebook installs in
+    its own process change nothing; cached, since most cells are the same in every copy.
+    """
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 - leave it to the child's compile() to report
+        return source
 
 
 def _handle_of(value: Any) -> Handle:
@@ -306,7 +343,7 @@ class Sandbox:
             if cell.index in self.failures and self.failures[cell.index].fatal:
                 continue
             try:
-                reply = self._exchange({"op": "cell", "index": cell.index + 1, "source": cell.source},
+                reply = self._exchange({"op": "cell", "index": cell.index + 1, "source": as_python(cell.source)},
                                        self.limits.cell_seconds, cell.label)
             except (StudentTimeout, StudentCrash) as fault:
                 self.failures[cell.index] = CellFailure(cell, fault.status, fault.summary, fatal=True)
@@ -345,9 +382,11 @@ class Sandbox:
             if budget < seconds:
                 raise StudentTimeout(f"grading this submission took over {self.limits.submission_seconds:g} s; "
                                      f"stopped while running {label}") from None
-            hint = "an infinite loop?" if request["op"] != "cell" else "an infinite loop or a long computation at top level?"
-            verb = "return" if request["op"] != "cell" else "finish"
-            raise StudentTimeout(f"{label} did not {verb} within {seconds:g} s: {hint}") from None
+            if request["op"] == "cell":
+                raise StudentTimeout(f"{label} did not finish within {seconds:g} s: "
+                                     "an infinite loop or a long computation at top level?") from None
+            raise StudentTimeout(f"{label} did not return within {self.limits.call_seconds:g} s: "
+                                 "an infinite loop?") from None
         except (EOFError, ConnectionError, BrokenPipeError):
             status = self._stop()
             raise StudentCrash(f"the notebook's process {describe_exit(status or {})} while running {label}") from None
@@ -360,27 +399,41 @@ class Sandbox:
             self._start()
 
     def close(self) -> None:
-        if self.pid is not None:
-            try:
-                protocol.send(self.sock, {"op": "exit"}, self.limits.protocol)
-            except OSError:
-                pass
-            self._stop()
+        """Stop the child without waiting for it (the worker reaps it later)."""
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        self.sock.close()
+        self.sock = None
+        self.worker.discard(pid)
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
     # -- calls ---------------------------------------------------------------------------
     def call(self, target: str | Handle, args: tuple = (), kwargs: dict | None = None,
              attr: str | None = None) -> CallRecord:
-        """Call a function defined by the notebook (or a method of a remote object)."""
+        """Call a function defined by the notebook (or a method of a remote object) once."""
+        return self.call_many(target, [(tuple(args), dict(kwargs or {}))], attr)[0]
+
+    def call_many(self, target: str | Handle, calls: list[tuple[tuple, dict]],
+                  attr: str | None = None, stop_on_error: bool = False) -> list[CallRecord]:
+        """Make several calls in one round trip; each gets its own record and time limit.
+
+        A call that raises gives a record whose ``value`` re-raises; with ``stop_on_error``
+        the calls after it are not made and their records carry the same fault. A call that
+        times out or kills the child marks the function: later calls to it fail at once.
+        """
         name = target if isinstance(target, str) else f"{target.type_name} object"
         label = f"{name}.{attr}" if attr else name
         if isinstance(target, str) and target in self.poisoned:
             raise self.poisoned[target]
         self.ensure_started()
-        request = {"op": "call", "target": target, "args": tuple(args), "kwargs": dict(kwargs or {})}
+        seconds = self.limits.call_seconds
+        request = {"op": "call", "target": target, "calls": [[tuple(a), dict(k)] for a, k in calls],
+                   "seconds": seconds, "stop_on_error": stop_on_error}
         if attr:
             request["attr"] = attr
         try:
-            reply = self._exchange(request, self.limits.call_seconds, label)
+            reply = self._exchange(request, seconds * len(calls) + 1.0, label)
         except (StudentTimeout, StudentCrash) as fault:
             if isinstance(target, str):
                 self.poisoned[target] = fault
@@ -394,8 +447,26 @@ class Sandbox:
             if error.get("type") == "ResultTooLarge":
                 raise BadResult(f"{label} returned {error.get('message')}")
             raise StudentError(label, error)
-        return CallRecord(reply.get("value"), list(reply.get("warnings", [])),
-                          list(reply.get("mutated", [])), reply.get("output", ""))
+        records = []
+        for result in reply.get("results", []):
+            if result.get("ok"):
+                records.append(CallRecord(result.get("value"), list(result.get("warnings", [])),
+                                          list(result.get("mutated", []))))
+                continue
+            error = result.get("error", {})
+            if error.get("type") == "CallTimeout":
+                fault: SubmissionFault = StudentTimeout(
+                    f"{label} did not return within {seconds:g} s: an infinite loop?")
+                if isinstance(target, str):
+                    self.poisoned[target] = fault
+            elif error.get("type") == "ResultTooLarge":
+                fault = BadResult(f"{label} returned {error.get('message')}")
+            else:
+                fault = StudentError(label, error)
+            records.append(CallRecord(error=fault))
+        while len(records) < len(calls):  # the child stopped after a fault
+            records.append(CallRecord(error=records[-1].error if records else StudentCrash(f"{label} gave no result")))
+        return records
 
     def get_attribute(self, target: Handle, name: str) -> Any:
         """An attribute of a remote object, as data."""

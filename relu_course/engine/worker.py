@@ -8,6 +8,7 @@ objects; a "spawn" request carries the child's end of a socketpair as a passed f
 Requests and replies:
     {"op": "spawn", "scratch": DIR, "limits": {...}} + fd -> {"pid": PID, "fences": [...]}
     {"op": "wait", "pid": PID}                            -> {"pid": PID, "exit": EXIT}
+    {"op": "discard", "pid": PID}                         -> (no reply; reaped later)
     {"op": "stop"}                                        -> (worker exits)
 EXIT is {"code": N} or {"signal": N}.
 """
@@ -84,7 +85,14 @@ def main() -> None:
     shell = warm_up()
     send_json(control, {"ready": True, "seconds": round(time.perf_counter() - started, 3)})
     pending = b""
+    discarded: set[int] = set()
     while True:
+        for pid in list(discarded):  # reap the children nobody waits for, without blocking
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    discarded.discard(pid)
+            except ChildProcessError:
+                discarded.discard(pid)
         data, fds, _flags, _addr = socket.recv_fds(control, CONTROL_BYTES, 1)
         if not data:
             return
@@ -98,6 +106,8 @@ def main() -> None:
             elif op == "wait":
                 _pid, status = os.waitpid(request["pid"], 0)
                 send_json(control, {"pid": request["pid"], "exit": exit_status(status)})
+            elif op == "discard":
+                discarded.add(request["pid"])
             elif op == "stop":
                 return
 

@@ -1,0 +1,65 @@
+"""Shared fixtures: the course checkout, one warm worker, and submission variants."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from relu_course import notebook
+from relu_course.course import Course
+from relu_course.engine.runner import Submission, grade_submissions
+from relu_course.engine.sandbox import SandboxLimits, Worker
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def course() -> Course:
+    return Course(REPO)
+
+
+@pytest.fixture(scope="session")
+def worker():
+    """One warm worker for the whole test session (starting one costs seconds)."""
+    with Worker(SandboxLimits(call_seconds=5, cell_seconds=5, submission_seconds=60)) as w:
+        yield w
+
+
+def solution_with(course: Course, assignment: str, replacements: dict[str, str]) -> nbformat.NotebookNode:
+    """The solution notebook with the sources of some cells (by grade_id) replaced."""
+    nb = copy.deepcopy(nbformat.read(course.solution(assignment), as_version=4))
+    unknown = set(replacements) - set(notebook.grade_ids(nb))
+    assert not unknown, f"no cells {unknown} in {assignment}"
+    for cell in nb.cells:
+        if notebook.grade_id(cell) in replacements:
+            cell.source = replacements[notebook.grade_id(cell)]
+    return nb
+
+
+@pytest.fixture(scope="session")
+def write_variant(course, tmp_path_factory):
+    """write_variant(assignment, name, {grade_id: source}) -> path of a modified solution."""
+    folder = tmp_path_factory.mktemp("variants")
+
+    def write(assignment: str, name: str, replacements: dict[str, str]) -> Path:
+        path = folder / f"{name}.ipynb"
+        nbformat.write(solution_with(course, assignment, replacements), path)
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def grade(course, worker):
+    """grade(paths, assignment=None) -> results, graded in one batch with the shared worker."""
+
+    def run(paths: list[Path], assignment: str | None = None):
+        return grade_submissions([Submission(p, assignment) for p in paths], course, worker=worker)
+
+    return run
+
+
+def points_by_exercise(result) -> dict[str, float]:
+    return {e.name: e.points for e in result.exercises}
