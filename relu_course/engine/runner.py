@@ -102,6 +102,11 @@ def _session(course: Course, assignment: str, batch: dict[str, list[Cell]], work
     return plugin
 
 
+def protected_paths(course: Course) -> tuple[Path, ...]:
+    """What a submission must never read: the solutions, the hidden tests, the gradebook."""
+    return course.solutions, course.autograder, course.root / "gradebook.db"
+
+
 def exercise_points(course: Course, assignment: str) -> dict[str, dict[str, float]]:
     """{exercise: {test function: points}}, in the order the hidden tests declare them."""
     plugin = _session(course, assignment, {}, None, collect_only=True)
@@ -159,7 +164,7 @@ def _grade_chunk(submissions: list[Submission], course: Course, limits: SandboxL
     if by_assignment:
         with contextlib.ExitStack() as stack:
             if worker is None:
-                worker = stack.enter_context(Worker(limits))
+                worker = stack.enter_context(Worker(limits, protected_paths(course)))
             for assignment, group in by_assignment.items():
                 runnable = {p.submission.key: p.cells for p in group if p.error is None}
                 plugin = _session(course, assignment, runnable, worker)

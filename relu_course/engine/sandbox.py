@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, asdict
+from pathlib import Path
 from typing import Any
 
 from . import protocol
@@ -49,6 +50,7 @@ class SandboxLimits:
     processes: int = 64
     output_chars: int = 20_000
     protocol: Limits = field(default_factory=Limits)
+    disabled: tuple[str, ...] = ()  # optional fences to leave off (see fences.OPTIONAL)
 
     def for_child(self) -> dict:
         data = asdict(self)
@@ -167,22 +169,39 @@ def clean_environment() -> dict[str, str]:
 
 
 class Worker:
-    """A warm worker process that forks fenced children on request."""
+    """A warm worker process that forks fenced children on request.
 
-    def __init__(self, limits: SandboxLimits | None = None, startup_seconds: float = 120.0):
+    If the worker dies (a child that got past the fences could kill it), the next spawn
+    starts a new one: the submission that did it has its record, the others go on.
+    """
+
+    def __init__(self, limits: SandboxLimits | None = None, protected: tuple[Path, ...] = (),
+                 startup_seconds: float = 120.0):
+        """Start a worker. ``protected`` paths (solutions, hidden tests, gradebook) are kept
+        out of what children may read, even where a readable directory holds them."""
+        from . import fences
+
         self.limits = limits or SandboxLimits()
+        self.readable = fences.readable_roots(list(protected))
+        self.startup_limit = startup_seconds
         self.root = tempfile.mkdtemp(prefix="relu-course-")
+        self.log_path = os.path.join(self.root, "worker.log")
+        self.spawned = 0
+        self.restarts = 0
+        self.process: subprocess.Popen | None = None
+        self._launch()
+
+    def _launch(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.control = ours
-        self.log_path = os.path.join(self.root, "worker.log")
-        with open(self.log_path, "wb") as log:
+        self._buffer = b""
+        with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "relu_course.engine.worker", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 env=clean_environment(), cwd=self.root)
         theirs.close()
-        self.control.settimeout(startup_seconds)
-        self._buffer = b""
+        self.control.settimeout(self.startup_limit)
         try:
             ready = self._read()
         except (OSError, EOFError, ValueError) as exc:
@@ -190,7 +209,14 @@ class Worker:
             raise WorkerError(f"the grading worker did not start: {exc}; see {self.log_path}") from None
         self.startup_seconds = ready.get("seconds")
         self.control.settimeout(None)
-        self.spawned = 0
+
+    def _relaunch(self) -> None:
+        self.control.close()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.restarts += 1
+        self._launch()
 
     def _read(self) -> dict:
         while b"\n" not in self._buffer:
@@ -201,18 +227,27 @@ class Worker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
+    def _ask(self, request: dict, fd: int | None = None) -> dict:
+        data = [json.dumps(request).encode() + b"\n"]
+        socket.send_fds(self.control, data, [fd]) if fd is not None else self.control.sendall(data[0])
+        return self._read()
+
     def spawn(self) -> tuple[int, socket.socket, str, list[str]]:
         """Fork a fenced child. Returns its pid, our end of its channel, its scratch dir, its fences."""
         scratch = tempfile.mkdtemp(prefix="child-", dir=self.root)
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        request = {"op": "spawn", "scratch": scratch, "limits": self.limits.for_child()}
-        try:
-            socket.send_fds(self.control, [json.dumps(request).encode() + b"\n"], [theirs.fileno()])
-            reply = self._read()
-        except (OSError, EOFError, ValueError) as exc:
-            raise WorkerError(f"the grading worker stopped: {exc}; see {self.log_path}") from None
-        finally:
-            theirs.close()
+        request = {"op": "spawn", "scratch": scratch, "limits": {**self.limits.for_child(), "readable": self.readable}}
+        for attempt in (1, 2):
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                reply = self._ask(request, theirs.fileno())
+                break
+            except (OSError, EOFError, ValueError) as exc:
+                ours.close()
+                if attempt == 2:
+                    raise WorkerError(f"the grading worker stopped: {exc}; see {self.log_path}") from None
+                self._relaunch()
+            finally:
+                theirs.close()
         self.spawned += 1
         ours.settimeout(self.limits.cell_seconds)
         try:
@@ -222,27 +257,23 @@ class Worker:
         return reply["pid"], ours, scratch, hello.get("fences", [])
 
     def reap(self, pid: int) -> dict:
-        """Kill a child's process group and return how it ended: {"code": N} or {"signal": N}."""
+        """Kill a child's process group and return how it ended: {"code": N} or {"signal": N}.
+
+        ``{}`` if the worker itself died meanwhile (it is restarted on the next spawn).
+        """
+        _kill_group(pid)
         try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.control.sendall(json.dumps({"op": "wait", "pid": pid}).encode() + b"\n")
-            return self._read()["exit"]
-        except (OSError, EOFError, ValueError) as exc:
-            raise WorkerError(f"the grading worker stopped: {exc}; see {self.log_path}") from None
+            return self._ask({"op": "wait", "pid": pid})["exit"]
+        except (OSError, EOFError, ValueError):
+            return {}
 
     def discard(self, pid: int) -> None:
         """Kill a child whose exit status nobody needs; the worker reaps it in passing."""
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        _kill_group(pid)
         try:
             self.control.sendall(json.dumps({"op": "discard", "pid": pid}).encode() + b"\n")
-        except OSError as exc:
-            raise WorkerError(f"the grading worker stopped: {exc}; see {self.log_path}") from None
+        except OSError:
+            pass  # a dead worker: restarted on the next spawn
 
     def close(self) -> None:
         try:
@@ -264,10 +295,18 @@ class Worker:
         self.close()
 
 
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def _read_line(sock: socket.socket) -> bytes:
+    """The child's one-line greeting (it sends nothing else until asked)."""
     data = b""
     while not data.endswith(b"\n"):
-        chunk = sock.recv(1)
+        chunk = sock.recv(4096)
         if not chunk:
             raise EOFError
         data += chunk
@@ -296,6 +335,8 @@ def _handle_of(value: Any) -> Handle:
 
 
 def describe_exit(status: dict) -> str:
+    if not status:
+        return "ended, and took the grading worker with it (the worker was restarted)"
     if "signal" in status:
         number = status["signal"]
         try:
@@ -348,8 +389,7 @@ class Sandbox:
             except (StudentTimeout, StudentCrash) as fault:
                 self.failures[cell.index] = CellFailure(cell, fault.status, fault.summary, fatal=True)
                 return self._start()
-            if reply.get("output"):
-                self.output.append(reply["output"])
+            self._keep_output(reply.get("output"))
             if not reply.get("ok"):
                 error = reply.get("error", {})
                 detail = str(error.get("message") or "").strip()
@@ -438,8 +478,7 @@ class Sandbox:
             if isinstance(target, str):
                 self.poisoned[target] = fault
             raise
-        if reply.get("output"):
-            self.output.append(reply["output"])
+        self._keep_output(reply.get("output"))
         if not reply.get("ok"):
             error = reply.get("error", {})
             if error.get("type") == "NotDefined":
@@ -483,6 +522,12 @@ class Sandbox:
     def defines(self, name: str) -> bool:
         self.ensure_started()
         return bool(self._exchange({"op": "defines", "name": name}, self.limits.call_seconds, name).get("value"))
+
+    def _keep_output(self, text: str | None) -> None:
+        """Keep what the notebook printed, up to the output cap for the whole submission."""
+        room = self.limits.output_chars - sum(len(t) for t in self.output)
+        if text and room > 0:
+            self.output.append(text[:room])
 
     def _explain_missing(self, error: dict) -> dict:
         failed = [f for f in self.failures.values()]

@@ -42,8 +42,9 @@ def warm_up() -> object:
     plt.figure()
     plt.close("all")
 
-    from . import child
+    from . import child, fences, landlock, protocol, seccomp  # noqa: F401 - children inherit them loaded
 
+    landlock.abi_version()
     return child.make_shell()
 
 
