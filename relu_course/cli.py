@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import build, grade
+from .commands import build, check, grade
 
-VERBS = (build, grade)
+VERBS = (build, check, grade)
 
 
 def parser() -> argparse.ArgumentParser:

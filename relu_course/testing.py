@@ -23,9 +23,12 @@ def _text(call: CallText) -> str:
     return call if isinstance(call, str) else call()
 
 
-def exercise(name: str, points: float) -> pytest.MarkDecorator:
-    """Mark a test as part of exercise ``name`` (a grade_id) worth ``points``."""
-    return getattr(pytest.mark, MARK)(name, points=points)
+def exercise(name: str, points: float, unit: str | None = None) -> pytest.MarkDecorator:
+    """Mark a test as part of exercise ``name`` (a grade_id) worth ``points``.
+
+    The points go to the test function as a whole unless ``unit`` names a smaller unit.
+    """
+    return getattr(pytest.mark, MARK)(name, points=points, unit=unit)
 
 
 def describe(x: Any, limit: int = 60) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import REPO
 from relu_course import notebook
-from relu_course.build import build
+from relu_course.commands.build import build
 
 A = "01_activations"
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ..testing import MARK
+from ..testing import MARK, exercise
 from .proxy import Student
 from .results import TestResult
 from .sandbox import Cell, Sandbox, SubmissionFault, Worker
@@ -20,10 +20,12 @@ from .sandbox import Cell, Sandbox, SubmissionFault, Worker
 class GradingPlugin:
     """Holds the batch, hands fixtures to the tests and records their outcomes."""
 
-    def __init__(self, worker: Worker | None, batch: dict[str, list[Cell]], reference_loader):
+    def __init__(self, worker: Worker | None, batch: dict[str, list[Cell]], reference_loader=None,
+                 public_checks: list | None = None):
         self.worker = worker
         self.batch = batch
         self.reference_loader = reference_loader
+        self.public_checks = public_checks
         self.sandboxes: dict[str, Sandbox] = {}
         self.tests: dict[tuple[str, str], float] = {}  # (exercise, test function) -> points
         self.outcomes: dict[str, dict[tuple[str, str], TestResult]] = {key: {} for key in batch}
@@ -36,6 +38,10 @@ class GradingPlugin:
         config.stash[BATCH] = self
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "public_check" in metafunc.fixturenames:
+            metafunc.parametrize("public_check", [
+                pytest.param(c, marks=exercise(c.exercise, 1, unit=c.name), id=f"{c.exercise}-{i}")
+                for i, c in enumerate(self.public_checks or [])])
         if "submission_key" in metafunc.fixturenames:
             keys = list(self.batch)
             metafunc.parametrize("submission_key", keys, ids=[f"s{i}" for i in range(len(keys))], scope="session")
@@ -88,7 +94,10 @@ BATCH = pytest.StashKey[GradingPlugin]()
 @pytest.fixture(scope="session")
 def reference(request: pytest.FixtureRequest):
     """The solution notebook's namespace, run in this (trusted) process."""
-    return request.config.stash[BATCH].reference_loader()
+    loader = request.config.stash[BATCH].reference_loader
+    if loader is None:
+        raise RuntimeError("this session has no reference solution")
+    return loader()
 
 
 @pytest.fixture(scope="session")
@@ -110,9 +119,14 @@ def student(sandbox: Sandbox) -> Student:
 
 
 def test_key(item: pytest.Item) -> tuple[str, str]:
-    """(exercise, test function): the unit that carries points; all its cases must pass."""
+    """(exercise, unit): what carries points; all its cases must pass.
+
+    The unit is the test function, unless the mark names one (a public check, say).
+    """
     mark = item.get_closest_marker(MARK)
-    return (mark.args[0] if mark else "", getattr(item, "originalname", item.name))
+    if mark is None:
+        return "", item.name
+    return mark.args[0], mark.kwargs.get("unit") or getattr(item, "originalname", item.name)
 
 
 def explain(excinfo: pytest.ExceptionInfo | None) -> tuple[str, str]:

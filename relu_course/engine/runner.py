@@ -1,7 +1,9 @@
-"""Grading a batch of notebooks: read each, run the hidden tests, build the records.
+"""Grading a batch of notebooks: read each, run a suite of tests on it, build the records.
 
-Every submission gets a record, whatever it contains: an unreadable notebook gets zero
-for each exercise with the reason; the rest of the batch is graded as usual.
+A :class:`Suite` says what a session runs: the hidden tests with the reference solution
+(``relu-course grade``) or the public checks (``relu-course check``); the rest is one code
+path. Every submission gets a record, whatever it contains: an unreadable notebook gets
+zero for each exercise with the reason; the rest of the batch is graded as usual.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -23,7 +26,6 @@ from .reference import load_reference
 from .results import ExerciseResult, SubmissionResult, TestResult
 from .sandbox import Cell, SandboxLimits, Worker
 
-
 #: pytest plugins grading has no use for; each costs time on every test of every submission
 NO_PLUGINS = [arg for name in ("cacheprovider", "logging", "warnings", "unraisableexception",
                                "threadexception", "faulthandler", "stepwise", "lsp", "doctest")
@@ -32,6 +34,48 @@ NO_PLUGINS = [arg for name in ("cacheprovider", "logging", "warnings", "unraisab
 
 class GradingError(Exception):
     """Grading itself cannot work (unknown assignment, broken hidden tests, no worker)."""
+
+
+@dataclass
+class Suite:
+    """What a grading session runs.
+
+    ``known``: assignment -> its grade_ids in order, to tell which assignment a notebook is;
+    ``sources``: assignment -> the instructor notebook (its test cells are not run, its
+    order is compared), where there is one; ``tests``: assignment -> pytest module;
+    ``reference``: assignment -> the reference namespace, or None; ``protected``: paths
+    no child may read; ``public_checks``: assignment -> public checks to parametrize.
+    """
+
+    known: dict[str, list[str]]
+    tests: Callable[[str], Path]
+    sources: dict[str, Any] = field(default_factory=dict)
+    reference: Callable[[str], Any] | None = None
+    protected: tuple[Path, ...] = ()
+    public_checks: Callable[[str], list] | None = None
+
+
+def hidden_suite(course: Course) -> Suite:
+    """The hidden tests of ``course``, against its solutions."""
+    sources = {a: notebook.read(course.solution(a)) for a in course.assignment_ids()}
+    return Suite(known={a: notebook.grade_ids(nb) for a, nb in sources.items()}, tests=course.tests,
+                 sources=sources, reference=lambda a: load_reference(course.solution(a)),
+                 protected=protected_paths(course))
+
+
+def public_suite() -> Suite:
+    """The public checks shipped in the package: what a student can run."""
+    from .. import checks
+
+    module = Path(checks.__file__).with_name("pytest_public.py")
+    assignments = checks.exercises()
+    return Suite(known=assignments, tests=lambda a: module,
+                 public_checks=lambda a: [c for ex in assignments[a] for c in checks.checks_of(ex)])
+
+
+def protected_paths(course: Course) -> tuple[Path, ...]:
+    """What a submission must never read: the solutions, the hidden tests, the gradebook."""
+    return course.solutions, course.autograder, course.root / "gradebook.db"
 
 
 @dataclass
@@ -56,7 +100,8 @@ class _Prepared:
     error: str | None = None
 
 
-def _prepare(sub: Submission, course: Course, known: dict[str, set[str]], sources: dict) -> _Prepared:
+def _prepare(sub: Submission, suite: Suite) -> _Prepared:
+    known = suite.known
     if sub.assignment is not None and sub.assignment not in known:
         return _Prepared(sub, None, error=f"unknown assignment {sub.assignment!r}; "
                                          f"this course has {', '.join(known) or 'none'}")
@@ -66,31 +111,33 @@ def _prepare(sub: Submission, course: Course, known: dict[str, set[str]], source
         if sub.assignment is None:
             return _Prepared(sub, None, error=f"{exc}; pass --assignment to record a zero grade for it")
         return _Prepared(sub, sub.assignment, error=str(exc))
-    assignment = sub.assignment or notebook.identify(nb, known)
+    assignment = sub.assignment or notebook.identify(nb, {a: set(ids) for a, ids in known.items()})
     if assignment is None:
         recorded = notebook.assignment_of(nb)
         why = f"it says it is {recorded!r}, which this course does not have" if recorded else \
             "it has no assignment id in its metadata and its cells match no assignment"
         return _Prepared(sub, None, error=f"cannot tell which assignment {sub.path} is: {why}")
-    source = sources[assignment]
-    cells = notebook.code_cells(nb, skip=notebook.test_cell_ids(source))
-    notes = notebook.order_notes(nb, source)
+    source = suite.sources.get(assignment)
+    cells = notebook.code_cells(nb, skip=notebook.test_cell_ids(source) if source else set())
+    notes = notebook.order_notes(nb, source) if source else []
     if not cells:
         notes.append("the notebook has no code cells")
     return _Prepared(sub, assignment, cells, notes)
 
 
-def _session(course: Course, assignment: str, batch: dict[str, list[Cell]], worker: Worker | None,
+def _session(suite: Suite, assignment: str, batch: dict[str, list[Cell]], worker: Worker | None,
              collect_only: bool = False) -> GradingPlugin:
-    """Run one pytest session of the assignment's hidden tests over ``batch``."""
-    tests = course.tests(assignment)
+    """Run one pytest session of the assignment's tests over ``batch``."""
+    tests = suite.tests(assignment)
     if not tests.is_file():
-        raise GradingError(f"no hidden tests for {assignment}: {tests} is missing")
-    plugin = GradingPlugin(worker, batch, lambda: load_reference(course.solution(assignment)))
+        raise GradingError(f"no tests for {assignment}: {tests} is missing")
+    reference = (lambda: suite.reference(assignment)) if suite.reference else None
+    checks = suite.public_checks(assignment) if suite.public_checks else None
+    plugin = GradingPlugin(worker, batch, reference, checks)
     with tempfile.TemporaryDirectory(prefix="relu-course-pytest-") as tmp:
         ini = Path(tmp, "pytest.ini")
         ini.write_text("[pytest]\n")
-        args = [str(tests), "-c", str(ini), "--rootdir", str(course.autograder), "--import-mode=importlib",
+        args = [str(tests), "-c", str(ini), "--rootdir", str(tests.parent), "--import-mode=importlib",
                 "-q", "--no-header", "--capture=no", "--disable-plugin-autoload", *NO_PLUGINS]
         if collect_only or not batch:
             args.append("--collect-only")
@@ -98,18 +145,13 @@ def _session(course: Course, assignment: str, batch: dict[str, list[Cell]], work
             code = pytest.main(args, plugins=[plugin, plugin_module])
     if plugin.collect_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         detail = "; ".join(plugin.collect_errors) or "".join(out.getvalue().strip().splitlines()[-1:])
-        raise GradingError(f"the hidden tests {tests.name} could not run: {detail}")
+        raise GradingError(f"the tests {tests.name} could not run: {detail}")
     return plugin
-
-
-def protected_paths(course: Course) -> tuple[Path, ...]:
-    """What a submission must never read: the solutions, the hidden tests, the gradebook."""
-    return course.solutions, course.autograder, course.root / "gradebook.db"
 
 
 def exercise_points(course: Course, assignment: str) -> dict[str, dict[str, float]]:
     """{exercise: {test function: points}}, in the order the hidden tests declare them."""
-    plugin = _session(course, assignment, {}, None, collect_only=True)
+    plugin = _session(hidden_suite(course), assignment, {}, None, collect_only=True)
     points: dict[str, dict[str, float]] = {}
     for (exercise, test), value in plugin.tests.items():
         points.setdefault(exercise, {})[test] = value
@@ -118,7 +160,8 @@ def exercise_points(course: Course, assignment: str) -> dict[str, dict[str, floa
 
 def _records(plugin: GradingPlugin, key: str, fallback: str, order: list[str]) -> list[ExerciseResult]:
     """Exercise records of one submission, in the notebook's order of grade cells."""
-    by_exercise: dict[str, list[TestResult]] = {name: [] for name in order if name in {e for e, _ in plugin.tests}}
+    graded = {e for e, _ in plugin.tests}
+    by_exercise: dict[str, list[TestResult]] = {name: [] for name in order if name in graded}
     for (exercise, test), points in plugin.tests.items():
         outcome = plugin.outcomes.get(key, {}).get((exercise, test)) or \
             TestResult(test, exercise, points, 0.0, "not run", fallback)
@@ -126,20 +169,22 @@ def _records(plugin: GradingPlugin, key: str, fallback: str, order: list[str]) -
     return [ExerciseResult.from_tests(name, tests) for name, tests in by_exercise.items()]
 
 
-def grade_submissions(submissions: list[Submission], course: Course, limits: SandboxLimits | None = None,
-                      jobs: int = 1, worker: Worker | None = None) -> list[SubmissionResult]:
-    """Grade every submission; the records come back in the order given.
+def grade_submissions(submissions: list[Submission], course: Course | None, limits: SandboxLimits | None = None,
+                      jobs: int = 1, worker: Worker | None = None, suite: Suite | None = None) -> list[SubmissionResult]:
+    """Grade every submission with ``suite`` (default: the course's hidden tests).
 
-    ``jobs`` > 1 grades in that many forked processes, each with its own worker; otherwise
-    ``worker`` (a warm one to reuse) or a new one is used.
+    The records come back in the order given. ``jobs`` > 1 grades in that many forked
+    processes, each with its own worker; otherwise ``worker`` (a warm one to reuse, whose
+    limits then apply) or a new one is used.
     """
+    suite = suite or hidden_suite(course)
     if jobs > 1 and len(submissions) > 1:
         chunks = [submissions[i::jobs] for i in range(jobs)]
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
-            parts = list(pool.map(_grade_chunk, chunks, [course] * jobs, [limits] * jobs))
+            parts = list(pool.map(_grade_chunk, chunks, [suite] * jobs, [limits] * jobs))
         by_key = {r.key: r.result for part in parts for r in part}
         return [by_key[s.key] for s in submissions]
-    return [r.result for r in _grade_chunk(submissions, course, limits, worker)]
+    return [r.result for r in _grade_chunk(submissions, suite, limits, worker)]
 
 
 @dataclass
@@ -148,12 +193,9 @@ class _Keyed:
     result: SubmissionResult
 
 
-def _grade_chunk(submissions: list[Submission], course: Course, limits: SandboxLimits | None,
+def _grade_chunk(submissions: list[Submission], suite: Suite, limits: SandboxLimits | None,
                  worker: Worker | None = None) -> list[_Keyed]:
-    known_ids = course.assignment_ids()
-    sources = {a: notebook.read(course.solution(a)) for a in known_ids}
-    known = {a: set(notebook.grade_ids(sources[a])) for a in known_ids}
-    prepared = [_prepare(s, course, known, sources) for s in submissions]
+    prepared = [_prepare(s, suite) for s in submissions]
     results: dict[str, SubmissionResult] = {}
     by_assignment: dict[str, list[_Prepared]] = {}
     for p in prepared:
@@ -164,15 +206,19 @@ def _grade_chunk(submissions: list[Submission], course: Course, limits: SandboxL
     if by_assignment:
         with contextlib.ExitStack() as stack:
             if worker is None:
-                worker = stack.enter_context(Worker(limits, protected_paths(course)))
+                # the worker pays torch's import once for all, but only when a notebook uses it
+                torch = any("torch" in c.source for p in prepared for c in p.cells)
+                worker = stack.enter_context(Worker(limits, suite.protected, preload_torch=torch))
             for assignment, group in by_assignment.items():
                 runnable = {p.submission.key: p.cells for p in group if p.error is None}
-                plugin = _session(course, assignment, runnable, worker)
+                plugin = _session(suite, assignment, runnable, worker)
+                source = suite.sources.get(assignment)
+                order = suite.known[assignment]
                 for p in group:
                     key = p.submission.key
                     sandbox = plugin.sandboxes.get(key)
-                    notes = p.notes + (sandbox.notes() if sandbox else [])
                     results[key] = SubmissionResult(
-                        str(p.submission.path), assignment, _records(plugin, key, p.error or "not run", notebook.grade_ids(sources[assignment])),
-                        notes, p.error, sandbox.fences if sandbox else [], round(plugin.seconds.get(key, 0.0), 4))
+                        str(p.submission.path), assignment, _records(plugin, key, p.error or "not run", order),
+                        p.notes + (sandbox.notes() if sandbox else []), p.error,
+                        sandbox.fences if sandbox else [], round(plugin.seconds.get(key, 0.0), 4))
     return [_Keyed(s.key, results[s.key]) for s in submissions]

@@ -176,7 +176,7 @@ class Worker:
     """
 
     def __init__(self, limits: SandboxLimits | None = None, protected: tuple[Path, ...] = (),
-                 startup_seconds: float = 120.0):
+                 startup_seconds: float = 120.0, preload_torch: bool = True):
         """Start a worker. ``protected`` paths (solutions, hidden tests, gradebook) are kept
         out of what children may read, even where a readable directory holds them."""
         from . import fences
@@ -184,6 +184,7 @@ class Worker:
         self.limits = limits or SandboxLimits()
         self.readable = fences.readable_roots(list(protected))
         self.startup_limit = startup_seconds
+        self.preload_torch = preload_torch
         self.root = tempfile.mkdtemp(prefix="relu-course-")
         self.log_path = os.path.join(self.root, "worker.log")
         self.spawned = 0
@@ -197,7 +198,8 @@ class Worker:
         self._buffer = b""
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "relu_course.engine.worker", str(theirs.fileno())],
+                [sys.executable, "-m", "relu_course.engine.worker", str(theirs.fileno()),
+                 "torch" if self.preload_torch else "no-torch"],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 env=clean_environment(), cwd=self.root)
         theirs.close()

@@ -1,6 +1,6 @@
 """The warm worker: imports the heavy libraries once, then forks one child per submission.
 
-Started by the grader as ``python -m relu_course.engine.worker FD`` with a clean
+Started by the grader as ``python -m relu_course.engine.worker FD [torch|no-torch]`` with a clean
 environment; FD is a Unix socket to the grader. It holds no secrets: it never reads
 the solutions, the hidden tests or the gradebook. Control messages are small JSON
 objects; a "spawn" request carries the child's end of a socketpair as a passed fd.
@@ -24,21 +24,26 @@ import time
 CONTROL_BYTES = 1 << 16
 
 
-def warm_up() -> object:
-    """Import and initialise what submissions use, so that forked children start warm."""
+def warm_up(with_torch: bool) -> object:
+    """Import and initialise what submissions use, so that forked children start warm.
+
+    torch (seconds to import) only ``with_torch``: the grader asks for it when a notebook uses it.
+    """
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy  # noqa: F401
-    import torch
 
-    # Must precede any torch op: a parent that used OpenMP threads hangs forked children.
-    torch.set_num_threads(1)
-    net = torch.nn.Linear(1, 2)
-    torch.optim.Adam(net.parameters()).step()  # pays torch's lazy imports
-    torch.optim.LBFGS(net.parameters())
+    if with_torch:
+        import torch
+
+        # Must precede any torch op: a parent that used OpenMP threads hangs forked children.
+        torch.set_num_threads(1)
+        net = torch.nn.Linear(1, 2)
+        torch.optim.Adam(net.parameters()).step()  # pays torch's lazy imports
+        torch.optim.LBFGS(net.parameters())
     plt.figure()
     plt.close("all")
 
@@ -83,7 +88,7 @@ def spawn(control: socket.socket, channel_fd: int, request: dict, shell: object)
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     started = time.perf_counter()
-    shell = warm_up()
+    shell = warm_up(with_torch=sys.argv[2:3] != ["no-torch"])
     send_json(control, {"ready": True, "seconds": round(time.perf_counter() - started, 3)})
     pending = b""
     discarded: set[int] = set()

@@ -13,13 +13,9 @@ import copy
 import sys
 from pathlib import Path
 
-import nbformat
-from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput,
-                                    ClearSolutions, ComputeChecksums, LockCells)
-
-from . import notebook
-from .course import Course, CourseNotFound, find_course
-from .engine.runner import GradingError, exercise_points
+from .. import notebook
+from ..course import Course, CourseNotFound, find_course
+from ..engine.runner import GradingError, exercise_points
 
 NAME = "build"
 HELP = "generate assignments/ from solutions/ (--check: verify they are in step)"
@@ -31,12 +27,8 @@ NOTEBOOK_METADATA = {
 #: cell metadata kept in the student notebooks; anything else (editor state) is dropped
 CELL_METADATA = ("nbgrader", "deletable", "editable", "tags")
 #: nbgrader's own steps, in the order its generate_assignment runs them
-PREPROCESSORS = (LockCells, ClearSolutions, ClearOutput, ClearHiddenTests, ClearMarkScheme,
-                 ComputeChecksums, CheckCellMetadata)
-
-
-class BuildError(Exception):
-    """A solution notebook is inconsistent; the message says what to fix."""
+PREPROCESSORS = ("LockCells", "ClearSolutions", "ClearOutput", "ClearHiddenTests", "ClearMarkScheme",
+                 "ComputeChecksums", "CheckCellMetadata")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--course", type=Path, metavar="DIR", help="the course directory (default: found from here)")
 
 
-def check_solution(course: Course, assignment: str, nb: nbformat.NotebookNode) -> list[str]:
+def check_solution(course: Course, assignment: str, nb: dict) -> list[str]:
     """Problems with a solution notebook: metadata, outputs, and points against the hidden tests."""
     problems = []
     path = course.solution(assignment)
@@ -54,7 +46,7 @@ def check_solution(course: Course, assignment: str, nb: nbformat.NotebookNode) -
     if not notebook.is_stripped(nb):
         problems.append(f"{path}: has outputs or execution counts; clear them before committing")
     declared = {ex: sum(tests.values()) for ex, tests in exercise_points(course, assignment).items()}
-    in_notebook = {notebook.grade_id(c): notebook.nbgrader(c).get("points") for c in nb.cells
+    in_notebook = {notebook.grade_id(c): notebook.nbgrader(c).get("points") for c in nb["cells"]
                    if notebook.is_test_cell(c)}
     for exercise, points in declared.items():
         if exercise not in in_notebook:
@@ -67,12 +59,15 @@ def check_solution(course: Course, assignment: str, nb: nbformat.NotebookNode) -
     return problems
 
 
-def student_notebook(solution: nbformat.NotebookNode, assignment: str) -> str:
+def student_notebook(solution: dict, assignment: str) -> str:
     """The student copy of a solution notebook, serialised (deterministic)."""
+    import nbformat
+    from nbgrader import preprocessors
+
     nb = copy.deepcopy(solution)
     resources: dict = {}
     for step in PREPROCESSORS:
-        nb, resources = step().preprocess(nb, resources)
+        nb, resources = getattr(preprocessors, step)().preprocess(nb, resources)
     nb.metadata = nbformat.from_dict({**NOTEBOOK_METADATA, notebook.METADATA_KEY: {"assignment": assignment}})
     for cell in nb.cells:
         cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items() if k in CELL_METADATA})
@@ -84,6 +79,8 @@ def build(course: Course, check: bool) -> list[str]:
     """Build (or check) every assignment. Returns the problems found; empty means done."""
     problems: list[str] = []
     expected = set()
+    import nbformat
+
     for assignment in course.assignment_ids():
         source = nbformat.read(course.solution(assignment), as_version=4)
         found = check_solution(course, assignment, source)
@@ -110,10 +107,12 @@ def build(course: Course, check: bool) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nbformat import ValidationError
+
     try:
         course = find_course(args.course)
         problems = build(course, args.check)
-    except (CourseNotFound, GradingError, BuildError, OSError, nbformat.ValidationError) as exc:
+    except (CourseNotFound, GradingError, OSError, ValidationError) as exc:
         print(f"relu-course build: error: {exc}", file=sys.stderr)
         return 2
     for problem in problems:
@@ -121,5 +120,6 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         return 1
     if args.check:
-        print(f"assignments/ is in step with solutions/ ({len(course.assignment_ids())} notebooks)")
+        count = len(course.assignment_ids())
+        print(f"assignments/ is in step with solutions/ ({count} notebook{'s' * (count != 1)})")
     return 0

@@ -11,11 +11,11 @@ import json
 import sys
 from pathlib import Path
 
-from .course import CourseNotFound, find_course
-from .engine.reference import ReferenceError_
-from .engine.results import format_table
-from .engine.runner import GradingError, Submission, grade_submissions
-from .engine.sandbox import SandboxLimits, WorkerError
+from ..course import CourseNotFound, find_course
+from ..engine.reference import ReferenceError_
+from ..engine.results import format_table
+from ..engine.runner import GradingError, Submission, grade_submissions
+from ..engine.sandbox import SandboxLimits, WorkerError
 
 NAME = "grade"
 HELP = "grade notebooks against the hidden tests"

@@ -1,0 +1,1 @@
+"""Public checks of assignment 02 (filled in with the assignment)."""

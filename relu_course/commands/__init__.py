@@ -1,0 +1,1 @@
+"""The verbs of the ``relu-course`` command, one module each."""
