@@ -116,9 +116,8 @@ def code_cells(nb: dict, skip: set[str] = frozenset()) -> list[Cell]:
     return cells
 
 
-def order_notes(submission: dict, source: dict) -> list[str]:
-    """Differences in cell order and missing solution cells, for the result notes."""
-    expected = [gid for gid in grade_ids(source) if gid not in test_cell_ids(source)]
+def order_notes(submission: dict, expected: list[str]) -> list[str]:
+    """Differences from the ``expected`` order of grade_ids, and missing cells, for the result notes."""
     present = [gid for gid in grade_ids(submission) if gid in expected]
     notes = []
     missing = [gid for gid in expected if gid not in present]

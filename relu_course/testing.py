@@ -5,6 +5,7 @@ student, naming the input (``describe``), what came back and what was expected.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Union
 
 import numpy as np
@@ -76,6 +77,9 @@ def assert_close(value: Any, expected: Any, call: CallText, rtol: float = 1e-6, 
     want = np.asarray(expected, dtype=float)
     if got.shape != want.shape:
         raise AssertionError(f"{_text(call)} returned shape {got.shape}; expected shape {want.shape}")
+    with np.errstate(invalid="ignore", over="ignore"):
+        if (np.abs(got - want) <= atol + rtol * np.abs(want)).all():  # the common case, cheaply
+            return
     close = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
     if not close.all():
         where = np.unravel_index(np.argmin(close), close.shape) if close.ndim else ()
@@ -119,3 +123,18 @@ def assert_raises(call: Any, type_name: str, what: str) -> None:
             raise
         raise AssertionError(f"{what} raised {exc.type_name}: {exc.message}; expected {type_name}") from None
     raise AssertionError(f"{what} returned a value; expected it to raise {type_name}")
+
+
+_records: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def records(student: Any, name: str, key: str, calls: list) -> list:
+    """``student.<name>.many(calls)``, made once per submission and reused under ``key``.
+
+    Several tests that look at the same calls (values, shapes, mutation) share one round
+    trip to the sandbox. The cache lives as long as the submission's proxy.
+    """
+    cache = _records.setdefault(student, {})
+    if (name, key) not in cache:
+        cache[name, key] = getattr(student, name).many(calls)
+    return cache[name, key]

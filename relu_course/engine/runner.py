@@ -41,15 +41,17 @@ class Suite:
     """What a grading session runs.
 
     ``known``: assignment -> its grade_ids in order, to tell which assignment a notebook is;
-    ``sources``: assignment -> the instructor notebook (its test cells are not run, its
-    order is compared), where there is one; ``tests``: assignment -> pytest module;
+    ``skipped``: assignment -> grade_ids of the instructor notebook's test cells, not run;
+    ``expected``: assignment -> the order of its other cells, compared with a submission's;
+    ``tests``: assignment -> pytest module;
     ``reference``: assignment -> the reference namespace, or None; ``protected``: paths
     no child may read; ``public_checks``: assignment -> public checks to parametrize.
     """
 
     known: dict[str, list[str]]
     tests: Callable[[str], Path]
-    sources: dict[str, Any] = field(default_factory=dict)
+    skipped: dict[str, set[str]] = field(default_factory=dict)
+    expected: dict[str, list[str]] = field(default_factory=dict)
     reference: Callable[[str], Any] | None = None
     protected: tuple[Path, ...] = ()
     public_checks: Callable[[str], list] | None = None
@@ -58,9 +60,11 @@ class Suite:
 def hidden_suite(course: Course) -> Suite:
     """The hidden tests of ``course``, against its solutions."""
     sources = {a: notebook.read(course.solution(a)) for a in course.assignment_ids()}
+    skipped = {a: notebook.test_cell_ids(nb) for a, nb in sources.items()}
     return Suite(known={a: notebook.grade_ids(nb) for a, nb in sources.items()}, tests=course.tests,
-                 sources=sources, reference=lambda a: load_reference(course.solution(a)),
-                 protected=protected_paths(course))
+                 skipped=skipped,
+                 expected={a: [g for g in notebook.grade_ids(nb) if g not in skipped[a]] for a, nb in sources.items()},
+                 reference=lambda a: load_reference(course.solution(a)), protected=protected_paths(course))
 
 
 def public_suite() -> Suite:
@@ -117,9 +121,8 @@ def _prepare(sub: Submission, suite: Suite) -> _Prepared:
         why = f"it says it is {recorded!r}, which this course does not have" if recorded else \
             "it has no assignment id in its metadata and its cells match no assignment"
         return _Prepared(sub, None, error=f"cannot tell which assignment {sub.path} is: {why}")
-    source = suite.sources.get(assignment)
-    cells = notebook.code_cells(nb, skip=notebook.test_cell_ids(source) if source else set())
-    notes = notebook.order_notes(nb, source) if source else []
+    cells = notebook.code_cells(nb, skip=suite.skipped.get(assignment, set()))
+    notes = notebook.order_notes(nb, suite.expected[assignment]) if assignment in suite.expected else []
     if not cells:
         notes.append("the notebook has no code cells")
     return _Prepared(sub, assignment, cells, notes)
@@ -212,7 +215,6 @@ def _grade_chunk(submissions: list[Submission], suite: Suite, limits: SandboxLim
             for assignment, group in by_assignment.items():
                 runnable = {p.submission.key: p.cells for p in group if p.error is None}
                 plugin = _session(suite, assignment, runnable, worker)
-                source = suite.sources.get(assignment)
                 order = suite.known[assignment]
                 for p in group:
                     key = p.submission.key
