@@ -9,7 +9,6 @@ import weakref
 from typing import Any, Callable, Union
 
 import numpy as np
-import pytest
 
 from .engine.protocol import View
 from .engine.sandbox import StudentError
@@ -24,11 +23,13 @@ def _text(call: CallText) -> str:
     return call if isinstance(call, str) else call()
 
 
-def exercise(name: str, points: float, unit: str | None = None) -> pytest.MarkDecorator:
+def exercise(name: str, points: float, unit: str | None = None) -> "pytest.MarkDecorator":  # noqa: F821
     """Mark a test as part of exercise ``name`` (a grade_id) worth ``points``.
 
     The points go to the test function as a whole unless ``unit`` names a smaller unit.
     """
+    import pytest  # here, not at the top: notebooks import this module's helpers, not pytest
+
     return getattr(pytest.mark, MARK)(name, points=points, unit=unit)
 
 

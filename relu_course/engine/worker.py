@@ -48,6 +48,7 @@ def warm_up(with_torch: bool) -> object:
     plt.close("all")
 
     from . import child, fences, landlock, protocol, seccomp  # noqa: F401 - children inherit them loaded
+    from .. import checks  # noqa: F401 - notebooks import check(); public, no secrets
 
     landlock.abi_version()
     return child.make_shell()
