@@ -182,6 +182,10 @@ class LocalFunctions:
     def __init__(self, namespace: dict):
         self.namespace = namespace
 
+    def numpy(self, name: str) -> Any:
+        """``numpy.<name>``, as the sandbox proxy's ``numpy`` gives it."""
+        return getattr(np, name)
+
     def __getattr__(self, name: str) -> LocalFunction:
         if name.startswith("_"):
             raise AttributeError(name)

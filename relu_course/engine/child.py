@@ -199,6 +199,13 @@ class Child:
             return 0
         return encoder.total
 
+    def numpy_attribute(self, name: str) -> dict:
+        """numpy.<name> from this process's numpy (not the notebook's ``np``), e.g. a ufunc to pass on."""
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_") or not hasattr(np, name):
+            return {"ok": False, "error": {"type": "AttributeError", "mro": [], "message": f"numpy has no {name!r}",
+                                           "where": ""}}
+        return {"ok": True, "value": getattr(np, name)}
+
     def getattr(self, request: dict) -> dict:
         try:
             return {"ok": True, "value": getattr(self.resolve(request["target"]), request["name"])}
@@ -223,6 +230,8 @@ class Child:
                 reply = self.getattr(request)
             elif op == "defines":
                 reply = {"ok": True, "value": request["name"] in self.shell.user_ns}
+            elif op == "numpy":
+                reply = self.numpy_attribute(request["name"])
             else:
                 reply = {"ok": False, "error": {"type": "ProtocolError", "mro": [], "message": f"unknown op {op!r}", "where": ""}}
             self.reply(reply)

@@ -119,3 +119,8 @@ class Student:
     def defines(self, name: str) -> bool:
         """Whether the notebook defines ``name`` at top level."""
         return self._sandbox.defines(name)
+
+    def numpy(self, name: str) -> Any:
+        """``numpy.<name>`` made in the submission's process, to pass to its functions
+        (a function cannot cross the boundary): ``student.f(student.numpy("sin"))``."""
+        return self._sandbox.numpy(name)

@@ -518,6 +518,14 @@ class Sandbox:
             raise StudentError(f"{target.type_name}.{name}", reply.get("error", {}))
         return reply.get("value")
 
+    def numpy(self, name: str) -> Any:
+        """``numpy.<name>`` in the child: a function stays there, reached as a RemoteObject."""
+        self.ensure_started()
+        reply = self._exchange({"op": "numpy", "name": name}, self.limits.call_seconds, f"numpy.{name}")
+        if not reply.get("ok"):
+            raise StudentError(f"numpy.{name}", reply.get("error", {}))
+        return reply.get("value")
+
     def _remote(self, handle: Handle) -> RemoteObject:
         return RemoteObject(self, handle, self.generation)
 
