@@ -97,12 +97,8 @@ class CellFailure:
     """A cell that raised, hung or killed the child. ``fatal`` cells are skipped on restart."""
 
     cell: Cell
-    kind: str
     message: str
     fatal: bool = False
-
-    def note(self) -> str:
-        return self.message
 
 
 class SubmissionFault(Exception):
@@ -389,7 +385,7 @@ class Sandbox:
                 reply = self._exchange({"op": "cell", "index": cell.index + 1, "source": as_python(cell.source)},
                                        self.limits.cell_seconds, cell.label)
             except (StudentTimeout, StudentCrash) as fault:
-                self.failures[cell.index] = CellFailure(cell, fault.status, fault.summary, fatal=True)
+                self.failures[cell.index] = CellFailure(cell, fault.summary, fatal=True)
                 return self._start()
             self._keep_output(reply.get("output"))
             if not reply.get("ok"):
@@ -398,7 +394,7 @@ class Sandbox:
                 message = f"{cell.label} raised {error.get('type')}" + (f": {detail.splitlines()[0]}" if detail else "")
                 if error.get("where") and not error["where"].startswith("cell"):
                     message += f" ({error['where']})"
-                self.failures.setdefault(cell.index, CellFailure(cell, "error", message))
+                self.failures.setdefault(cell.index, CellFailure(cell, message))
 
     def _stop(self) -> dict | None:
         if self.pid is None:
@@ -540,11 +536,10 @@ class Sandbox:
             self.output.append(text[:room])
 
     def _explain_missing(self, error: dict) -> dict:
-        failed = [f for f in self.failures.values()]
-        if failed:
-            first = min(failed, key=lambda f: f.cell.index)
-            error = dict(error, message=f"{error.get('message')} ({first.note()})")
+        if self.failures:
+            first = self.failures[min(self.failures)]
+            error = dict(error, message=f"{error.get('message')} ({first.message})")
         return error
 
     def notes(self) -> list[str]:
-        return [self.failures[i].note() for i in sorted(self.failures)]
+        return [self.failures[i].message for i in sorted(self.failures)]
