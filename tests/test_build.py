@@ -119,3 +119,14 @@ def test_real_nbgrader_accepts_both_notebooks(tmp_path):
         assert gradebook.find_submission(A, "alice").score == 38
         assert gradebook.find_submission(A, "bob").score == 0
         assert gradebook.find_assignment(A).max_score == 38
+
+
+def test_points_stated_in_the_text_are_checked_too(course_copy):
+    solution = course_copy / "solutions" / f"{A}.ipynb"
+    nb = nbformat.read(solution, as_version=4)
+    cell = next(c for c in nb.cells if "`relu` (4 points)" in c.source)
+    cell.source = cell.source.replace("`relu` (4 points)", "`relu` (5 points)")
+    nbformat.write(nb, solution)
+    proc = relu_course("build", "--check", "--course", str(course_copy))
+    assert proc.returncode == 1
+    assert "the text gives relu 5 points, the hidden tests declare 4" in proc.stderr

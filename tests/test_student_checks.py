@@ -155,3 +155,15 @@ def test_check_in_a_kernel_when_a_cell_above_was_not_run(tmp_path):
                 nbformat.v4.new_code_cell('check("relu")')]
     nb = execute(nb, tmp_path)
     assert "Was a cell above not run?" in text_of(nb.cells[1])
+
+
+@pytest.mark.parametrize("path", sorted(REPO.glob("solutions/*.ipynb")), ids=lambda p: p.stem)
+def test_every_exercise_has_public_checks_in_notebook_order(path):
+    from relu_course import notebook
+    from relu_course.checks import exercises
+
+    nb = notebook.read(path)
+    tested = [notebook.grade_id(c) for c in nb["cells"] if notebook.is_test_cell(c)]
+    assert exercises()[path.stem] == tested
+    assert all(notebook.source_of(c) == f'check("{notebook.grade_id(c)}")'
+               for c in nb["cells"] if notebook.is_test_cell(c))

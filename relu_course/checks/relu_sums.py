@@ -34,7 +34,6 @@ def shape_contract(name: str, *args) -> None:
 
 shape_contract("shifted_relu", 1.0)
 shape_contract("neuron", -2.0, 1.0)
-shape_contract("relu_sum", [1.0, -2.0, 0.5], [-1.0, 0.0, 1.5])
 
 
 @public_check(A, "shifted_relu", "known values: shifted_relu([-1, 0, 1, 2, 3], 1) = [0, 0, 0, 1, 2]",
@@ -81,6 +80,9 @@ def hinge_known(fns) -> None:
 @public_check(A, "hinge", "w = 0 raises ValueError (a constant neuron has no hinge)")
 def hinge_flat(fns) -> None:
     Calls(fns).raises("hinge", "ValueError", 0.0, 1.0)
+
+
+shape_contract("relu_sum", [1.0, -2.0, 0.5], [-1.0, 0.0, 1.5])
 
 
 @public_check(A, "relu_sum", "known values, with and without a bias", plot_curve("relu_sum", [1.0, -2.0], [0.0, 1.0]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 import sys
 from pathlib import Path
 
@@ -24,6 +25,8 @@ NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
+#: how exercise text states points, e.g. "### Exercise 4: `relu` (4 points)"; checked against the hidden tests
+STATED_POINTS = re.compile(r"`(\w+)` \((\d+(?:\.\d+)?) points?\)")
 #: cell metadata kept in the student notebooks; anything else (editor state) is dropped
 CELL_METADATA = ("nbgrader", "deletable", "editable", "tags")
 #: nbgrader's own steps, in the order its generate_assignment runs them
@@ -56,6 +59,13 @@ def check_solution(course: Course, assignment: str, nb: dict) -> list[str]:
                             f"the hidden tests declare {points:g}")
     for exercise in in_notebook.keys() - declared.keys():
         problems.append(f"{path}: test cell {exercise!r} is graded by no hidden test")
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "markdown":
+            continue
+        for exercise, points in STATED_POINTS.findall(notebook.source_of(cell)):
+            if exercise in declared and float(points) != declared[exercise]:
+                problems.append(f"{path}: the text gives {exercise} {points} points, "
+                                f"the hidden tests declare {declared[exercise]:g}")
     return problems
 
 

@@ -424,7 +424,7 @@ class Sandbox:
                 raise StudentTimeout(f"{label} did not finish within {seconds:g} s: "
                                      "an infinite loop or a long computation at top level?") from None
             raise StudentTimeout(f"{label} did not return within {self.limits.call_seconds:g} s: "
-                                 "an infinite loop?") from None
+                                 "an infinite loop, or too slow for the input?") from None
         except (EOFError, ConnectionError, BrokenPipeError):
             status = self._stop()
             raise StudentCrash(f"the notebook's process {describe_exit(status or {})} while running {label}") from None
@@ -493,7 +493,7 @@ class Sandbox:
             error = result.get("error", {})
             if error.get("type") == "CallTimeout":
                 fault: SubmissionFault = StudentTimeout(
-                    f"{label} did not return within {seconds:g} s: an infinite loop?")
+                    f"{label} did not return within {seconds:g} s: an infinite loop, or too slow for the input?")
                 if isinstance(target, str):
                     self.poisoned[target] = fault
             elif error.get("type") == "ResultTooLarge":
