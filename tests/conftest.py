@@ -63,3 +63,18 @@ def grade(course, worker):
 
 def points_by_exercise(result) -> dict[str, float]:
     return {e.name: e.points for e in result.exercises}
+
+
+def assert_full_marks(result, assignment: str, total: float) -> None:
+    """The record of a correct notebook: every exercise passed, nothing to note."""
+    assert result.assignment == assignment
+    assert result.score == result.max_score == total, [(e.name, e.reason) for e in result.exercises if e.reason]
+    assert all(e.status == "passed" for e in result.exercises)
+    assert result.notes == []
+
+
+def assert_not_implemented(result, total: float) -> None:
+    """The record of an untouched student notebook: zero, and why."""
+    assert result.score == 0 and result.max_score == total
+    for ex in result.exercises:
+        assert ex.reason == f"{ex.name} is not implemented yet", ex.reason

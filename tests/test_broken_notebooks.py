@@ -113,3 +113,15 @@ def test_cli_identifies_the_assignment_from_the_notebook_not_its_name(tmp_path):
     renamed.write_bytes((REPO / "solutions/01_activations.ipynb").read_bytes())
     proc = relu_course("grade", str(renamed))
     assert proc.returncode == 0 and "(assignment 01_activations)" in proc.stdout and "total: 38/38" in proc.stdout
+
+
+def test_two_workers_give_the_same_records_as_one(course, write_variant):
+    """--jobs 2: each forked grader has its own worker; same scores, same order."""
+    from conftest import points_by_exercise
+    from relu_course.engine.runner import Submission, grade_submissions
+
+    paths = [course.solution(A), course.student_notebook(A), write_variant(A, "jobs_relu_abs",
+             {"relu_code": "def relu(x):\n    return np.abs(np.asarray(x, dtype=float))\n"})]
+    results = grade_submissions([Submission(p) for p in paths], course, jobs=2)
+    assert [r.score for r in results] == [38, 0, 35]
+    assert points_by_exercise(results[2])["relu"] == 1

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import points_by_exercise
+from conftest import assert_full_marks, assert_not_implemented, points_by_exercise
 
 A = "01_activations"
 
@@ -60,19 +60,11 @@ def full(graded):
 
 
 def test_solution_earns_full_marks(graded):
-    result = graded["solution"]
-    assert result.assignment == A
-    assert result.max_score == 38
-    assert result.score == result.max_score, [e.reason for e in result.exercises if e.reason]
-    assert all(e.status == "passed" for e in result.exercises)
-    assert result.notes == []
+    assert_full_marks(graded["solution"], A, 38)
 
 
 def test_student_notebook_earns_nothing(graded):
-    result = graded["assignment"]
-    assert result.score == 0
-    for ex in result.exercises:
-        assert ex.reason == f"{ex.name} is not implemented yet", ex.reason
+    assert_not_implemented(graded["assignment"], 38)
 
 
 @pytest.mark.parametrize("name", WRONG)

@@ -122,10 +122,17 @@ def text_of(cell) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", sorted(REPO.glob("solutions/*.ipynb")), ids=lambda p: p.stem)
 def test_solution_runs_top_to_bottom_in_a_kernel(path, tmp_path):
+    """No error; every check cell passes; every figure cell draws; nothing is written."""
+    from relu_course import notebook
+
     nb = execute(nbformat.read(path, as_version=4), tmp_path)
     assert errors(nb) == []
-    checks = [text_of(c) for c in nb.cells if "check(" in c.source and c.get("outputs")]
+    checks = [text_of(c) for c in nb.cells if notebook.is_test_cell(c)]
     assert checks and all("public checks passed" in t and "FAIL" not in t for t in checks)
+    for cell in nb.cells:
+        if notebook.is_figure_cell(cell):
+            assert any("image/png" in o.get("data", {}) for o in cell.outputs), f"{cell.id} drew nothing"
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow

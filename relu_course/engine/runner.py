@@ -180,14 +180,28 @@ def grade_submissions(submissions: list[Submission], course: Course | None, limi
     processes, each with its own worker; otherwise ``worker`` (a warm one to reuse, whose
     limits then apply) or a new one is used.
     """
+    global _forked
     suite = suite or hidden_suite(course)
     if jobs > 1 and len(submissions) > 1:
-        chunks = [submissions[i::jobs] for i in range(jobs)]
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
-            parts = list(pool.map(_grade_chunk, chunks, [suite] * jobs, [limits] * jobs))
+        # the forked processes inherit the batch (a suite holds functions, which do not pickle);
+        # only their records come back
+        _forked = ([submissions[i::jobs] for i in range(jobs)], suite, limits)
+        try:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+                parts = list(pool.map(_grade_forked_chunk, range(jobs)))
+        finally:
+            _forked = None
         by_key = {r.key: r.result for part in parts for r in part}
         return [by_key[s.key] for s in submissions]
     return [r.result for r in _grade_chunk(submissions, suite, limits, worker)]
+
+
+_forked: tuple | None = None
+
+
+def _grade_forked_chunk(index: int) -> list["_Keyed"]:
+    chunks, suite, limits = _forked
+    return _grade_chunk(chunks[index], suite, limits)
 
 
 @dataclass
