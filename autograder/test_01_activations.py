@@ -11,6 +11,7 @@ import pytest
 
 from relu_course.engine.protocol import View
 from relu_course.engine.proxy import Call
+from relu_course import testing
 from relu_course.testing import (assert_close, assert_floating_array, assert_no_warnings, assert_not_mutated,
                                  assert_raises, describe, exercise, local, records, tolerances)
 
@@ -31,9 +32,7 @@ WITH_ALPHA = [name for name in POINTS if "alpha" in POINTS[name]]
 
 
 def graded(kind: str) -> list:
-    """One pytest param per element-wise exercise with a test of this kind, carrying its points."""
-    return [pytest.param(name, marks=exercise(name, POINTS[name][kind]), id=name)
-            for name in ELEMENTWISE if kind in POINTS[name]]
+    return testing.graded(POINTS, kind, ELEMENTWISE)
 
 
 def sample_inputs() -> list:

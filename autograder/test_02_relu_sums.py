@@ -22,6 +22,7 @@ import pytest
 from relu_course.engine.protocol import View
 from relu_course.engine.proxy import Call
 from relu_course.engine.sandbox import StudentTimeout
+from relu_course import testing
 from relu_course.testing import (assert_close, assert_floating_array, assert_not_mutated, assert_raises, describe,
                                  exercise, kind_of, local, records, tolerances)
 
@@ -40,9 +41,7 @@ ELEMENTWISE = ["shifted_relu", "neuron", "relu_sum"]
 
 
 def graded(kind: str) -> list:
-    """One pytest param per element-wise exercise with a test of this kind, carrying its points."""
-    return [pytest.param(name, marks=exercise(name, POINTS[name][kind]), id=name)
-            for name in ELEMENTWISE if kind in POINTS[name]]
+    return testing.graded(POINTS, kind, ELEMENTWISE)
 
 
 # -- the element-wise functions: shifted_relu, neuron, relu_sum ------------------------------

@@ -33,6 +33,17 @@ def exercise(name: str, points: float, unit: str | None = None) -> "pytest.MarkD
     return getattr(pytest.mark, MARK)(name, points=points, unit=unit)
 
 
+def graded(points: dict[str, dict[str, float]], kind: str, names: list[str]) -> list:
+    """One pytest param per exercise in ``names`` that has a test of ``kind``, carrying its points.
+
+    ``points`` is a hidden-test module's POINTS table: {exercise: {kind of test: points}}.
+    """
+    import pytest
+
+    return [pytest.param(name, marks=exercise(name, points[name][kind]), id=name)
+            for name in names if kind in points[name]]
+
+
 def describe(x: Any, limit: int = 60) -> str:
     """A short description of a test input, for messages."""
     if isinstance(x, np.ndarray):

@@ -52,6 +52,22 @@ def write_variant(course, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def grade_variants(course, grade, write_variant):
+    """grade_variants(assignment, {name: {grade_id: source}}) -> {name: record}, one batch.
+
+    The solution and the student notebook are graded beside the variants, as "solution"
+    and "assignment".
+    """
+
+    def run(assignment: str, variants: dict[str, dict[str, str]]) -> dict:
+        paths = {"solution": course.solution(assignment), "assignment": course.student_notebook(assignment)}
+        paths.update({name: write_variant(assignment, name, repl) for name, repl in variants.items()})
+        return dict(zip(paths, grade(list(paths.values()))))
+
+    return run
+
+
+@pytest.fixture(scope="session")
 def grade(course, worker):
     """grade(paths, assignment=None) -> results, graded in one batch with the shared worker."""
 

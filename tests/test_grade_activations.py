@@ -46,12 +46,9 @@ WRONG = {
 
 
 @pytest.fixture(scope="module")
-def graded(course, grade, write_variant):
-    """Grade the solution, the student notebook and every wrong submission in one batch."""
-    paths = {"solution": course.solution(A), "assignment": course.student_notebook(A)}
-    paths.update({name: write_variant(A, name, repl) for name, (repl, _, _) in WRONG.items()})
-    results = grade(list(paths.values()))
-    return dict(zip(paths, results))
+def graded(grade_variants):
+    """The solution, the student notebook and every wrong submission, graded in one batch."""
+    return grade_variants(A, {name: repl for name, (repl, _, _) in WRONG.items()})
 
 
 @pytest.fixture(scope="module")

@@ -129,13 +129,10 @@ CORRECT_BUT_DIFFERENT = {
 
 
 @pytest.fixture(scope="module")
-def graded(course, grade, write_variant):
-    """Grade the solution, the student notebook and every variant in one batch."""
-    paths = {"solution": course.solution(A), "assignment": course.student_notebook(A)}
-    paths.update({name: write_variant(A, name, repl) for name, (repl, _, _) in WRONG.items()})
-    paths["correct_but_different"] = write_variant(A, "correct_but_different", CORRECT_BUT_DIFFERENT)
-    results = grade(list(paths.values()))
-    return dict(zip(paths, results))
+def graded(grade_variants):
+    """The solution, the student notebook and every variant, graded in one batch."""
+    variants = {name: repl for name, (repl, _, _) in WRONG.items()}
+    return grade_variants(A, {**variants, "correct_but_different": CORRECT_BUT_DIFFERENT})
 
 
 @pytest.fixture(scope="module")
