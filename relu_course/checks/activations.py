@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import CheckFailure, Calls, expect_array, expect_close, public_check
+from .core import CheckFailure, Calls, call_text, expect_array, expect_close, public_check, short
 
 A = "01_activations"
 ELEMENTWISE = ("sigmoid", "tanh", "relu", "leaky_relu", "sigmoid_grad", "tanh_grad", "relu_grad", "leaky_relu_grad")
@@ -32,13 +32,7 @@ def contract(name: str) -> None:
         call = Calls(fns)
         for x in (0.5, 3, np.array(-1.5), np.linspace(-2, 2, 5), np.arange(-6.0, 6.0).reshape(3, 4),
                   np.arange(-3, 3), np.linspace(-1, 1, 6, dtype=np.float32), np.arange(12.0).reshape(3, 4)[:, ::2] - 5):
-            expect_array(call(name, x), np.shape(x), call_text_of(name, x))
-
-
-def call_text_of(name: str, x) -> str:
-    from .core import call_text
-
-    return call_text(name, (x,), {})
+            expect_array(call(name, x), np.shape(x), call_text(name, (x,), {}))
 
 
 def stable(name: str) -> None:
@@ -47,9 +41,9 @@ def stable(name: str) -> None:
         call = Calls(fns)
         for x in (np.array([-1e4, -710.0, 0.0, 710.0, 1e4]), np.array([-1e4, -100.0, 100.0, 1e4], dtype=np.float32)):
             value = call(name, x)
-            expect_array(value, x.shape, call_text_of(name, x))
+            expect_array(value, x.shape, call_text(name, (x,), {}))
             if call.warnings:
-                raise CheckFailure(f"emitted a warning: {call.warnings[0]}", input=call_text_of(name, x))
+                raise CheckFailure(f"emitted a warning: {call.warnings[0]}", input=call_text(name, (x,), {}))
 
 
 def known_values(name: str, pairs: list[tuple], **kwargs) -> None:
@@ -60,7 +54,7 @@ def known_values(name: str, pairs: list[tuple], **kwargs) -> None:
     def check(fns) -> None:
         call = Calls(fns)
         xs = np.array([x for x, _ in pairs], dtype=float)
-        expect_close(call(name, xs, **kwargs), [y for _, y in pairs], call_text_of(name, xs), rtol=1e-6, atol=1e-9)
+        expect_close(call(name, xs, **kwargs), [y for _, y in pairs], call_text(name, (xs,), {}), rtol=1e-6, atol=1e-9)
 
 
 @public_check(A, "collapse_linear", "g(f(x)) = W3 @ x + b3 for a small example; returns a tuple (W3, b3)")
@@ -70,7 +64,7 @@ def collapse_example(fns) -> None:
     W2, b2 = np.array([[1.0, -1.0, 0.5]]), np.array([0.25])
     value = call("collapse_linear", W1, b1, W2, b2)
     if not isinstance(value, tuple) or len(value) != 2:
-        raise CheckFailure("collapse_linear must return a tuple (W3, b3)", returned=short_type(value))
+        raise CheckFailure("collapse_linear must return a tuple (W3, b3)", returned=short(value))
     W3, b3 = expect_array(value[0], (1, 2), "W3"), expect_array(value[1], (1,), "b3")
     x = np.array([0.3, -2.0])
     expect_close(W3 @ x + b3, W2 @ (W1 @ x + b1) + b2, "W3 @ x + b3 for x = [0.3, -2.0]")
@@ -134,7 +128,3 @@ def sigmoid_grad_slope(fns) -> None:
     x, h = np.linspace(-4, 4, 17), 1e-5
     slope = (np.asarray(call("sigmoid", x + h)) - np.asarray(call("sigmoid", x - h))) / (2 * h)
     expect_close(call("sigmoid_grad", x), slope, "sigmoid_grad(x) vs the slope of sigmoid", rtol=1e-4, atol=1e-8)
-
-
-def short_type(value) -> str:
-    return f"a {type(value).__name__}"

@@ -183,7 +183,6 @@ class Worker:
         self.preload_torch = preload_torch
         self.root = tempfile.mkdtemp(prefix="relu-course-")
         self.log_path = os.path.join(self.root, "worker.log")
-        self.spawned = 0
         self.restarts = 0
         self.process: subprocess.Popen | None = None
         self._launch()
@@ -246,7 +245,6 @@ class Worker:
                 self._relaunch()
             finally:
                 theirs.close()
-        self.spawned += 1
         ours.settimeout(self.limits.cell_seconds)
         try:
             hello = json.loads(_read_line(ours))
@@ -361,7 +359,6 @@ class Sandbox:
         self.poisoned: dict[str, SubmissionFault] = {}
         self.fences: list[str] = []
         self.output: list[str] = []
-        self.starts = 0
         self.pid: int | None = None
         self.sock: socket.socket | None = None
         self.scratch: str | None = None
@@ -376,7 +373,6 @@ class Sandbox:
             raise StudentTimeout(
                 f"grading this submission took over {self.limits.submission_seconds:g} s; the remaining checks were not run")
         self.pid, self.sock, self.scratch, self.fences = self.worker.spawn()
-        self.starts += 1
         self.generation += 1
         for cell in self.cells:
             if cell.index in self.failures and self.failures[cell.index].fatal:
