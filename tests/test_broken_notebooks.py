@@ -125,3 +125,17 @@ def test_two_workers_give_the_same_records_as_one(course, write_variant):
     results = grade_submissions([Submission(p) for p in paths], course, jobs=2)
     assert [r.score for r in results] == [38, 0, 35]
     assert points_by_exercise(results[2])["relu"] == 1
+
+
+@pytest.mark.parametrize("source, words", [
+    ("def test_x(:\n    pass\n", "SyntaxError"),
+    ("def test_x():\n    pass\n", "has no @exercise mark"),
+])
+def test_broken_hidden_tests_stop_grading_with_one_clear_reason(tmp_path, source, words):
+    from relu_course.engine.runner import GradingError, Submission, Suite, grade_submissions
+
+    tests = tmp_path / f"test_broken_{len(words)}.py"  # pytest caches a test module by its name
+    tests.write_text(source)
+    suite = Suite(known={A: []}, tests=lambda assignment: tests)
+    with pytest.raises(GradingError, match=f"{tests.name} could not run: .*{words}"):
+        grade_submissions([Submission(tmp_path / "any.ipynb", A)], None, suite=suite)

@@ -8,6 +8,7 @@ function); a test function earns its points only if all its cases pass.
 from __future__ import annotations
 
 import time
+import types
 
 import pytest
 
@@ -15,6 +16,10 @@ from ..testing import MARK, exercise
 from .proxy import Student
 from .results import TestResult
 from .sandbox import Cell, Sandbox, SubmissionFault, Worker
+
+
+#: an item's (exercise, unit), worked out once at collection
+TEST_KEY = pytest.StashKey[tuple[str, str]]()
 
 
 class GradingPlugin:
@@ -35,7 +40,6 @@ class GradingPlugin:
     # -- session set-up ----------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{MARK}(name, points): the exercise a hidden test grades")
-        config.stash[BATCH] = self
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "public_check" in metafunc.fixturenames:
@@ -52,7 +56,8 @@ class GradingPlugin:
             if mark is None:
                 self.collect_errors.append(f"{item.nodeid} has no @exercise mark")
                 continue
-            self.tests.setdefault(test_key(item), float(mark.kwargs["points"]))
+            key = item.stash[TEST_KEY] = test_key(item)
+            self.tests.setdefault(key, float(mark.kwargs["points"]))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -67,7 +72,7 @@ class GradingPlugin:
         never shows; failures of the grader itself still get it (returning None).
         """
         key = getattr(item, "callspec", None) and item.callspec.params.get("submission_key")
-        test = test_key(item)
+        test = item.stash.get(TEST_KEY, None)
         if key is None or test not in self.tests:
             return None
         excinfo = call.excinfo
@@ -87,35 +92,38 @@ class GradingPlugin:
                           call.start, call.stop)
 
 
-BATCH = pytest.StashKey[GradingPlugin]()
+def fixtures(batch: GradingPlugin) -> types.ModuleType:
+    """The fixtures of one grading session, as a plugin module to register beside ``batch``.
 
+    They reach the batch through their closure rather than through ``request``: pytest
+    resolves a fixture's arguments again for every test, and ``request`` is the costly one.
+    """
+    module = types.ModuleType("relu_course_grading_fixtures")
 
-# -- fixtures: this module is registered as a plugin beside the GradingPlugin ---------------
-@pytest.fixture(scope="session")
-def reference(request: pytest.FixtureRequest):
-    """The solution notebook's namespace, run in this (trusted) process."""
-    loader = request.config.stash[BATCH].reference_loader
-    if loader is None:
-        raise RuntimeError("this session has no reference solution")
-    return loader()
+    @pytest.fixture(scope="session")
+    def reference():
+        """The solution notebook's namespace, run in this (trusted) process."""
+        if batch.reference_loader is None:
+            raise RuntimeError("this session has no reference solution")
+        return batch.reference_loader()
 
+    @pytest.fixture(scope="session")
+    def sandbox(submission_key: str):
+        """The submission's fenced child process, for every test of that submission."""
+        started = time.perf_counter()
+        box = Sandbox(batch.worker, batch.batch[submission_key])
+        batch.sandboxes[submission_key] = box
+        yield box
+        box.close()
+        batch.seconds[submission_key] = time.perf_counter() - started
 
-@pytest.fixture(scope="session")
-def sandbox(request: pytest.FixtureRequest, submission_key: str):
-    """The submission's fenced child process, for every test of that submission."""
-    batch = request.config.stash[BATCH]
-    started = time.perf_counter()
-    box = Sandbox(batch.worker, batch.batch[submission_key])
-    batch.sandboxes[submission_key] = box
-    yield box
-    box.close()
-    batch.seconds[submission_key] = time.perf_counter() - started
+    @pytest.fixture(scope="session")
+    def student(sandbox: Sandbox) -> Student:
+        """The submission, reached through the data-only proxy."""
+        return Student(sandbox)
 
-
-@pytest.fixture(scope="session")
-def student(sandbox: Sandbox) -> Student:
-    """The submission, reached through the data-only proxy."""
-    return Student(sandbox)
+    module.reference, module.sandbox, module.student = reference, sandbox, student
+    return module
 
 
 def test_key(item: pytest.Item) -> tuple[str, str]:

@@ -20,15 +20,16 @@ import pytest
 
 from .. import notebook
 from ..course import Course
-from . import plugin as plugin_module
-from .plugin import GradingPlugin
+from .plugin import GradingPlugin, fixtures
 from .reference import load_reference
 from .results import ExerciseResult, SubmissionResult, TestResult
 from .sandbox import Cell, SandboxLimits, Worker
 
 #: pytest plugins grading has no use for; each costs time on every test of every submission
 NO_PLUGINS = [arg for name in ("cacheprovider", "logging", "warnings", "unraisableexception",
-                               "threadexception", "faulthandler", "stepwise", "lsp", "doctest")
+                               "threadexception", "faulthandler", "stepwise", "lsp", "doctest", "terminal",
+                               "debugging", "unittest", "legacypath", "tmpdir", "monkeypatch", "recwarn",
+                               "pastebin", "junitxml", "setuponly", "setupplan", "subtests", "capture")
               for arg in ("-p", f"no:{name}")]
 
 
@@ -141,13 +142,14 @@ def _session(suite: Suite, assignment: str, batch: dict[str, list[Cell]], worker
         ini = Path(tmp, "pytest.ini")
         ini.write_text("[pytest]\n")
         args = [str(tests), "-c", str(ini), "--rootdir", str(tests.parent), "--import-mode=importlib",
-                "-q", "--no-header", "--capture=no", "--disable-plugin-autoload", *NO_PLUGINS]
+                "--disable-plugin-autoload", *NO_PLUGINS]
         if collect_only or not batch:
             args.append("--collect-only")
         with contextlib.redirect_stdout(io.StringIO()) as out:
-            code = pytest.main(args, plugins=[plugin, plugin_module])
+            code = pytest.main(args, plugins=[plugin, fixtures(plugin)])
     if plugin.collect_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-        detail = "; ".join(plugin.collect_errors) or "".join(out.getvalue().strip().splitlines()[-1:])
+        detail = ("; ".join(plugin.collect_errors) or "".join(out.getvalue().strip().splitlines()[-1:])
+                  or f"pytest stopped with {code.name}")
         raise GradingError(f"the tests {tests.name} could not run: {detail}")
     return plugin
 
