@@ -115,7 +115,7 @@ def send_raw(header: bytes, sizes: list[int], payload: bytes = b"", count: int |
 
 def test_receiver_checks_declared_sizes_before_allocating():
     # claims 1 TiB of array data: refused from the 16-byte prefix, nothing allocated or read
-    b = send_raw(b'["n"]', [1 << 40])
+    b = send_raw(b'null', [1 << 40])
     with b, pytest.raises(TooLarge):
         protocol.recv(b, LIMITS)
     b = send_raw(b"", [], count=10**9)
@@ -125,11 +125,15 @@ def test_receiver_checks_declared_sizes_before_allocating():
 
 @pytest.mark.parametrize("header, payload", [
     (b'not json', b""),
-    (json.dumps(["a", 0, "|O", [1], "C"]).encode(), b"12345678"),       # object dtype
-    (json.dumps(["a", 0, "<f8", [2], "C"]).encode(), b"12345678"),      # shape does not match the buffer
-    (json.dumps(["a", 0, "<f8", [-1], "C"]).encode(), b"12345678"),
-    (json.dumps(["q", 1]).encode(), b""),                               # unknown tag
-    (json.dumps(["d", [[1, ["n"]]]]).encode(), b""),                    # non-string key
+    (json.dumps({"a": [0, "|O", [1], "C"]}).encode(), b"12345678"),     # object dtype
+    (json.dumps({"a": [0, "<f8", [2], "C"]}).encode(), b"12345678"),    # shape does not match the buffer
+    (json.dumps({"a": [0, "<f8", [-1], "C"]}).encode(), b"12345678"),
+    (json.dumps({"a": [1, "<f8", [1], "C"]}).encode(), b"12345678"),    # no such buffer
+    (json.dumps({"q": 1}).encode(), b""),                               # unknown tag
+    (json.dumps({"t": [], "d": {}}).encode(), b""),                     # two tags in one value
+    (json.dumps({"d": [["x", 1]]}).encode(), b""),                      # dict body that is not an object
+    (json.dumps({"c": ["1", 0]}).encode(), b""),                        # complex part that is not a number
+    (json.dumps({"h": [1.5, "Net", ""]}).encode(), b""),                # handle id that is not an integer
 ])
 def test_malformed_frames_are_refused(header, payload):
     b = send_raw(header, [len(payload)] if payload else [], payload)

@@ -5,6 +5,12 @@ tuples, dicts with str keys, numpy arrays and scalars of numeric dtypes (torch t
 are sent as arrays). Anything else is replaced by a :class:`Handle` naming an object
 that stays on the sending side. Nothing is ever pickled.
 
+In the JSON header, None, bool, int, float (NaN and infinities included), str and
+lists are themselves; every other value is an object with one key naming its kind:
+``{"t": [...]}`` a tuple, ``{"d": {...}}`` a dict, ``{"a": [buffer, dtype, shape, order]}``
+an array, ``{"g": [...]}`` a numpy scalar, ``{"c": [re, im]}``, ``{"h": [id, type, summary]}``
+a handle, ``{"v": [base, index]}`` a view.
+
 Frame layout (all integers little-endian):
     u32 header length, u32 buffer count, u64 length of each buffer,
     header (UTF-8 JSON of tagged values), then the raw array buffers.
@@ -15,6 +21,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import math
 import re
 import socket
 import struct
@@ -90,7 +97,24 @@ def _checked_dtype(descr: str) -> np.dtype:
 
 
 def numeric_array(value: np.ndarray) -> bool:
-    return value.dtype.kind in "biufc" and not value.dtype.fields and not value.dtype.subdtype
+    return _wire_dtype(value.dtype) is not None
+
+
+_WIRE_DTYPES: dict[np.dtype, str | None] = {}
+
+
+def _wire_dtype(dtype: np.dtype) -> str | None:
+    """``dtype.str`` if arrays of it may cross (plain numbers), else None. Cached: it is asked per value."""
+    try:
+        return _WIRE_DTYPES[dtype]
+    except KeyError:
+        plain = dtype.kind in "biufc" and not dtype.fields and not dtype.subdtype
+        descr = _WIRE_DTYPES[dtype] = dtype.str if plain else None
+        return descr
+
+
+_PLAIN = (str, float, bool, type(None))  # cross as themselves in the JSON header
+_LEAVES = (*_PLAIN, int)  # what a JSON header holds besides lists and objects
 
 
 class Encoder:
@@ -106,7 +130,14 @@ class Encoder:
         self.buffers: list[memoryview] = []
         self.total = 0
 
-    def _buffer(self, arr: np.ndarray) -> int:
+    def _array(self, arr: np.ndarray, descr: str) -> list:
+        """[buffer index, dtype, shape, order] of a numeric array; its bytes become a buffer."""
+        if descr[0] == ">":
+            arr = arr.astype(arr.dtype.newbyteorder("<"))
+            descr = arr.dtype.str
+        shape, order = list(arr.shape), "C"
+        if arr.ndim > 1 and not arr.flags.c_contiguous and arr.flags.f_contiguous:
+            arr, order = arr.T, "F"  # sent as is, without a copy
         if len(self.buffers) >= self.limits.buffers:
             raise TooLarge(f"more than {self.limits.buffers} arrays in one message")
         self.total += arr.nbytes
@@ -115,51 +146,48 @@ class Encoder:
                 f"an array of shape {arr.shape} and dtype {arr.dtype} "
                 f"({arr.nbytes / MiB:.0f} MiB) is over the {self.limits.buffer_bytes // MiB} MiB limit"
             )
-        self.buffers.append(memoryview(np.ascontiguousarray(arr).reshape(-1).view(np.uint8)))
-        return len(self.buffers) - 1
-
-    def _array(self, arr: np.ndarray, tag: str) -> list:
-        if arr.dtype.byteorder == ">":
-            arr = arr.astype(arr.dtype.newbyteorder("<"))
-        fortran = arr.ndim > 1 and arr.flags.f_contiguous and not arr.flags.c_contiguous
-        data = arr.T if fortran else arr
-        return [tag, self._buffer(data), arr.dtype.str, list(arr.shape), "F" if fortran else "C"]
+        self.buffers.append(memoryview(np.ascontiguousarray(arr)).cast("B") if arr.size else memoryview(b""))
+        return [len(self.buffers) - 1, descr, shape, order]
 
     def encode(self, value: Any, depth: int = 0) -> Any:
-        if depth > self.limits.depth:
-            raise TooLarge(f"nested deeper than {self.limits.depth} levels")
-        if value is None:
-            return ["n"]
-        if isinstance(value, bool):
-            return ["b", value]
-        if isinstance(value, int) and type(value) is int:
+        cls = type(value)
+        if cls in _PLAIN:
+            return value
+        if cls is int:
             if value.bit_length() > 4096:
                 raise TooLarge("an integer with more than 4096 bits")
-            return ["i", value]
-        if type(value) is float:
-            return ["f", value]
-        if type(value) is complex:
-            return ["c", value.real, value.imag]
-        if type(value) is str:
-            return ["s", value]
-        if type(value) in (list, tuple):
-            tag = "l" if type(value) is list else "t"
-            return [tag, [self.encode(v, depth + 1) for v in value]]
-        if type(value) is dict and all(type(k) is str for k in value):
-            return ["d", [[k, self.encode(v, depth + 1)] for k, v in value.items()]]
-        if isinstance(value, Handle):
-            return ["h", value.ident, value.type_name, value.summary]
-        if isinstance(value, View):
-            return ["v", self.encode(value.base, depth + 1), _encode_index(value.index)]
-        if isinstance(value, np.generic) and type(value).__module__ == "numpy" and numeric_array(np.asarray(value)):
-            return self._array(np.asarray(value), "g")
-        if isinstance(value, np.ndarray) and numeric_array(value):
-            return self._array(np.ndarray.view(value, np.ndarray), "a")
+            return value
+        if cls is np.ndarray:
+            descr = _wire_dtype(value.dtype)
+            if descr is not None:
+                return {"a": self._array(value, descr)}
+        if depth >= self.limits.depth:
+            raise TooLarge(f"nested deeper than {self.limits.depth} levels")
+        if cls is list:
+            return [v if type(v) in _PLAIN else self.encode(v, depth + 1) for v in value]
+        if cls is tuple:
+            return {"t": [v if type(v) in _PLAIN else self.encode(v, depth + 1) for v in value]}
+        if cls is dict and all(type(k) is str for k in value):
+            return {"d": {k: v if type(v) in _PLAIN else self.encode(v, depth + 1) for k, v in value.items()}}
+        if cls is complex:
+            return {"c": [value.real, value.imag]}
+        if cls is Handle:
+            return {"h": [value.ident, value.type_name, value.summary]}
+        if cls is View:
+            return {"v": [self.encode(value.base, depth + 1), _encode_index(value.index)]}
+        if isinstance(value, np.generic) and cls.__module__ == "numpy":
+            descr = _wire_dtype(value.dtype)
+            if descr is not None:
+                return {"g": self._array(np.asarray(value), descr)}
+        if isinstance(value, np.ndarray):  # a subclass crosses as a plain array
+            descr = _wire_dtype(value.dtype)
+            if descr is not None:
+                return {"a": self._array(np.ndarray.view(value, np.ndarray), descr)}
         tensor = _torch_tensor(value)
         if tensor is not None:
-            return self._array(tensor, "a")
+            return {"a": self._array(tensor, tensor.dtype.str)}
         if self.to_handle is None:
-            raise ProtocolError(f"a {type(value).__name__} cannot be sent")
+            raise ProtocolError(f"a {cls.__name__} cannot be sent")
         return self.encode(self.to_handle(value), depth)
 
 
@@ -191,17 +219,17 @@ class Decoder:
         self.limits = limits
         self.from_handle = from_handle
 
-    def _array(self, node: list) -> np.ndarray:
-        if len(node) != 5:
+    def _array(self, body: Any) -> np.ndarray:
+        if type(body) is not list or len(body) != 4:
             raise ProtocolError("malformed array")
-        _, index, descr, shape, order = node
+        index, descr, shape, order = body
         dtype = _dtype_of(descr)
-        if (not isinstance(index, int) or not 0 <= index < len(self.buffers)
-                or not isinstance(shape, list) or len(shape) > 32
-                or not all(isinstance(n, int) and n >= 0 for n in shape) or order not in ("C", "F")):
+        if (type(index) is not int or not 0 <= index < len(self.buffers)
+                or type(shape) is not list or len(shape) > 32
+                or not all(type(n) is int and n >= 0 for n in shape) or order not in ("C", "F")):
             raise ProtocolError("malformed array")
         buf = self.buffers[index]
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        count = math.prod(shape)
         if count * dtype.itemsize != len(buf):
             raise ProtocolError("array size does not match its buffer")
         flat = np.frombuffer(buf, dtype=dtype, count=count)
@@ -210,50 +238,52 @@ class Decoder:
         return flat.reshape(shape)
 
     def decode(self, node: Any, depth: int = 0) -> Any:
-        if depth > self.limits.depth:
+        cls = type(node)
+        if cls in _LEAVES:
+            return node
+        if depth >= self.limits.depth:
             raise TooLarge(f"nested deeper than {self.limits.depth} levels")
-        if not isinstance(node, list) or not node or not isinstance(node[0], str):
+        if cls is list:
+            return [v if type(v) in _LEAVES else self.decode(v, depth + 1) for v in node]
+        if cls is not dict or len(node) != 1:
             raise ProtocolError("malformed value")
-        tag, args = node[0], node[1:]
+        ((tag, body),) = node.items()
         try:
-            if tag == "n":
-                return None
-            if tag == "b":
-                return bool(args[0]) if isinstance(args[0], bool) else _bad()
-            if tag == "i":
-                return args[0] if type(args[0]) is int else _bad()
-            if tag == "f":
-                return float(args[0]) if type(args[0]) in (int, float) else _bad()
-            if tag == "c":
-                return complex(float(args[0]), float(args[1]))
-            if tag == "s":
-                return args[0] if type(args[0]) is str else _bad()
-            if tag in ("l", "t"):
-                items = [self.decode(v, depth + 1) for v in args[0]]
-                return items if tag == "l" else tuple(items)
-            if tag == "d":
-                return {_str(k): self.decode(v, depth + 1) for k, v in args[0]}
             if tag == "a":
-                return self._array(node)
+                return self._array(body)
+            if tag == "d" and type(body) is dict:
+                return {k: v if type(v) in _LEAVES else self.decode(v, depth + 1) for k, v in body.items()}
+            if tag == "t" and type(body) is list:
+                return tuple([v if type(v) in _LEAVES else self.decode(v, depth + 1) for v in body])
             if tag == "g":
-                return self._array(node)[()]
+                return self._array(body)[()]
+            if tag == "c":
+                return complex(_number(body[0]), _number(body[1]))
             if tag == "h":
-                handle = Handle(int(args[0]), _str(args[1]), _str(args[2]))
+                handle = Handle(_int(body[0]), _str(body[1]), _str(body[2]))
                 return self.from_handle(handle) if self.from_handle else handle
             if tag == "v":
-                base = self.decode(args[0], depth + 1)
-                if not isinstance(base, np.ndarray):
-                    _bad()
-                if args[1] == "T":
+                base = self.decode(body[0], depth + 1)
+                if type(base) is not np.ndarray:
+                    raise ValueError("a view of something other than an array")
+                if body[1] == "T":
                     return base.T
-                return base[tuple(slice(*map(_opt_int, s)) for s in args[1])]
-        except (IndexError, TypeError, ValueError) as exc:
+                return base[tuple(slice(*map(_opt_int, s)) for s in body[1])]
+        except (IndexError, KeyError, TypeError, ValueError) as exc:
             raise ProtocolError(f"malformed value: {exc}") from None
         raise ProtocolError(f"unknown tag {tag!r}")
 
 
-def _bad():
-    raise ValueError("wrong type")
+def _number(value: Any) -> float:
+    if type(value) not in (int, float):
+        raise ValueError("expected a number")
+    return float(value)
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:
+        raise ValueError("expected an integer")
+    return value
 
 
 def _str(value: Any) -> str:
