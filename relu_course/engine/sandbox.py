@@ -191,6 +191,7 @@ class Worker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.control = ours
         self._buffer = b""
+        self._fds: list[int] = []
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "relu_course.engine.worker", str(theirs.fileno()),
@@ -209,6 +210,7 @@ class Worker:
 
     def _relaunch(self) -> None:
         self.control.close()
+        self._close_fds()
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
@@ -216,41 +218,45 @@ class Worker:
         self._launch()
 
     def _read(self) -> dict:
+        """The worker's next reply; file descriptors passed with it are kept in ``_fds``."""
         while b"\n" not in self._buffer:
-            chunk = self.control.recv(65536)
+            chunk, fds, _flags, _addr = socket.recv_fds(self.control, 65536, 4)
+            self._fds += fds
             if not chunk:
                 raise EOFError("the worker exited")
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
-    def _ask(self, request: dict, fd: int | None = None) -> dict:
-        data = [json.dumps(request).encode() + b"\n"]
-        socket.send_fds(self.control, data, [fd]) if fd is not None else self.control.sendall(data[0])
+    def _ask(self, request: dict) -> dict:
+        self.control.sendall(json.dumps(request).encode() + b"\n")
         return self._read()
 
+    def _close_fds(self) -> None:
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+
     def spawn(self) -> tuple[int, socket.socket, str, list[str]]:
-        """Fork a fenced child. Returns its pid, our end of its channel, its scratch dir, its fences."""
-        scratch = tempfile.mkdtemp(prefix="child-", dir=self.root)
-        request = {"op": "spawn", "scratch": scratch, "limits": {**self.limits.for_child(), "readable": self.readable}}
+        """A fenced child. Returns its pid, our end of its channel, its scratch dir, its fences."""
+        request = {"op": "spawn", "limits": {**self.limits.for_child(), "readable": self.readable}}
         for attempt in (1, 2):
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                reply = self._ask(request, theirs.fileno())
+                reply = self._ask(request)
+                if len(self._fds) != 1:
+                    raise ValueError("the worker sent no channel with the child")
                 break
             except (OSError, EOFError, ValueError) as exc:
-                ours.close()
                 if attempt == 2:
                     raise WorkerError(f"the grading worker stopped: {exc}; see {self.log_path}") from None
                 self._relaunch()
-            finally:
-                theirs.close()
+        ours = socket.socket(fileno=self._fds.pop())
         ours.settimeout(self.limits.cell_seconds)
         try:
             hello = json.loads(_read_line(ours))
         except (OSError, EOFError, ValueError):
             hello = {"fences": []}
-        return reply["pid"], ours, scratch, hello.get("fences", [])
+        return reply["pid"], ours, reply["scratch"], hello.get("fences", [])
 
     def reap(self, pid: int) -> dict:
         """Kill a child's process group and return how it ended: {"code": N} or {"signal": N}.
@@ -277,6 +283,7 @@ class Worker:
         except OSError:
             pass
         self.control.close()
+        self._close_fds()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:

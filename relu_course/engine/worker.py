@@ -1,25 +1,33 @@
 """The warm worker: imports the heavy libraries once, then forks one child per submission.
 
 Started by the grader as ``python -m relu_course.engine.worker FD [torch|no-torch]`` with a clean
-environment; FD is a Unix socket to the grader. It holds no secrets: it never reads
-the solutions, the hidden tests or the gradebook. Control messages are small JSON
-objects; a "spawn" request carries the child's end of a socketpair as a passed fd.
+environment, in a directory of its own; FD is a Unix socket to the grader. It holds no
+secrets: it never reads the solutions, the hidden tests or the gradebook. Control
+messages are lines of JSON.
 
 Requests and replies:
-    {"op": "spawn", "scratch": DIR, "limits": {...}} + fd -> {"pid": PID, "fences": [...]}
-    {"op": "wait", "pid": PID}                            -> {"pid": PID, "exit": EXIT}
-    {"op": "discard", "pid": PID}                         -> (no reply; reaped later)
-    {"op": "stop"}                                        -> (worker exits)
+    {"op": "spawn", "limits": {...}} -> {"pid": PID, "scratch": DIR} + fd of the grader's end of the child's channel
+    {"op": "wait", "pid": PID}       -> {"pid": PID, "exit": EXIT}
+    {"op": "discard", "pid": PID}    -> (no reply; reaped later)
+    {"op": "stop"}                   -> (worker exits)
 EXIT is {"code": N} or {"signal": N}.
+
+Forking and fencing a child takes milliseconds, so the worker keeps one spare: after
+handing a child over it forks and fences the next one while the grader is busy with
+the first. A spare has run nothing but the fences; it waits for its first request.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 
 CONTROL_BYTES = 1 << 16
 
@@ -64,59 +72,100 @@ def exit_status(status: int) -> dict:
     return {"code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1}
 
 
-def spawn(control: socket.socket, channel_fd: int, request: dict, shell: object) -> dict:
+@dataclass
+class Spawned:
+    """A fenced child waiting for its first request, and the grader's end of its channel."""
+
+    pid: int
+    channel: socket.socket
+    scratch: str
+    limits: str  # the limits it was fenced with, as JSON
+
+
+def fork_child(control: socket.socket, limits: dict, shell: object) -> Spawned:
+    """Fork a child into its own process group and scratch directory, and fence it in."""
     from . import fences
 
+    scratch = tempfile.mkdtemp(prefix="child-", dir=os.getcwd())
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     pid = os.fork()
-    if pid == 0:  # the child: never returns to this loop
+    if pid == 0:  # the child: never returns to the worker's loop
         try:
-            control.close()
             os.setpgid(0, 0)
-            channel = socket.socket(fileno=channel_fd)
-            active = fences.apply(request["scratch"], request["limits"], keep_fds=(channel_fd,))
-            send_json(channel, {"fences": active})
+            control.close()
+            ours.close()
+            active = fences.apply(scratch, limits, keep_fds=(theirs.fileno(),))
+            send_json(theirs, {"fences": active})
             from . import child, protocol
 
-            child.main(channel, shell, protocol.Limits(**request["limits"]["protocol"]),
-                       request["limits"]["output_chars"])
+            child.main(theirs, shell, protocol.Limits(**limits["protocol"]), limits["output_chars"])
         except BaseException:  # noqa: BLE001
             pass
         os._exit(70)
-    os.close(channel_fd)
-    return {"pid": pid}
+    try:
+        os.setpgid(pid, pid)  # also here, so that no kill of its group can come before the child's own call
+    except OSError:
+        pass
+    theirs.close()
+    return Spawned(pid, ours, scratch, json.dumps(limits, sort_keys=True))
+
+
+def drop(spare: Spawned, discarded: set[int]) -> None:
+    """Kill a spare nobody will use."""
+    try:
+        os.killpg(spare.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    spare.channel.close()
+    shutil.rmtree(spare.scratch, ignore_errors=True)
+    discarded.add(spare.pid)
 
 
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     started = time.perf_counter()
     shell = warm_up(with_torch=sys.argv[2:3] != ["no-torch"])
+    gc.freeze()  # children's collections then skip what they inherit, and leave its pages shared
     send_json(control, {"ready": True, "seconds": round(time.perf_counter() - started, 3)})
     pending = b""
     discarded: set[int] = set()
-    while True:
-        for pid in list(discarded):  # reap the children nobody waits for, without blocking
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0]:
+    spare: Spawned | None = None
+    try:
+        while True:
+            for pid in list(discarded):  # reap the children nobody waits for, without blocking
+                try:
+                    if os.waitpid(pid, os.WNOHANG)[0]:
+                        discarded.discard(pid)
+                except ChildProcessError:
                     discarded.discard(pid)
-            except ChildProcessError:
-                discarded.discard(pid)
-        data, fds, _flags, _addr = socket.recv_fds(control, CONTROL_BYTES, 1)
-        if not data:
-            return
-        pending += data
-        while b"\n" in pending:
-            line, pending = pending.split(b"\n", 1)
-            request = json.loads(line)
-            op = request.get("op")
-            if op == "spawn":
-                send_json(control, spawn(control, fds.pop(), request, shell))
-            elif op == "wait":
-                _pid, status = os.waitpid(request["pid"], 0)
-                send_json(control, {"pid": request["pid"], "exit": exit_status(status)})
-            elif op == "discard":
-                discarded.add(request["pid"])
-            elif op == "stop":
+            data = control.recv(CONTROL_BYTES)
+            if not data:
                 return
+            pending += data
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                request = json.loads(line)
+                op = request.get("op")
+                if op == "spawn":
+                    limits = request["limits"]
+                    if spare is not None and spare.limits != json.dumps(limits, sort_keys=True):
+                        drop(spare, discarded)
+                        spare = None
+                    given = spare or fork_child(control, limits, shell)
+                    socket.send_fds(control, [json.dumps({"pid": given.pid, "scratch": given.scratch}).encode() + b"\n"],
+                                    [given.channel.fileno()])
+                    given.channel.close()
+                    spare = fork_child(control, limits, shell)
+                elif op == "wait":
+                    _pid, status = os.waitpid(request["pid"], 0)
+                    send_json(control, {"pid": request["pid"], "exit": exit_status(status)})
+                elif op == "discard":
+                    discarded.add(request["pid"])
+                elif op == "stop":
+                    return
+    finally:
+        if spare is not None:
+            drop(spare, discarded)
 
 
 if __name__ == "__main__":

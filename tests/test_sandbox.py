@@ -1,0 +1,93 @@
+"""The sandbox on its own: calls, their records, and the worker's children."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from relu_course.engine.runner import protected_paths
+from relu_course.engine.sandbox import Cell, Sandbox, SandboxLimits, Worker
+
+CELLS = [
+    Cell(0, "import warnings\nimport numpy as np\nwarnings.simplefilter('ignore')\nnp.seterr(all='ignore')\n"),
+    Cell(1, "def scaled(x, by=1.0):\n"
+            "    if by == 0:\n"
+            "        warnings.warn('by is zero')\n"
+            "    return np.exp(np.asarray(x, dtype=float)) * by\n"
+            "def doubled_in_place(x):\n"
+            "    x *= 2\n"
+            "    return x\n"),
+]
+
+
+def test_each_call_gets_its_own_warnings(worker):
+    box = Sandbox(worker, CELLS)
+    try:
+        first, overflow, zero, last = box.call_many(
+            "scaled", [((np.ones(2),), {}), ((np.array([1e4]),), {}), ((1.0,), {"by": 0}), ((0.0,), {})])
+    finally:
+        box.close()
+    # the notebook silenced warnings and numpy's errors; each call is still heard, on its own
+    assert first.warnings == [] and last.warnings == []
+    assert overflow.warnings == ["RuntimeWarning: overflow encountered in exp"]
+    assert zero.warnings == ["UserWarning: by is zero"]
+    np.testing.assert_array_equal(first.value, np.exp(np.ones(2)))
+
+
+def test_each_call_reports_the_arguments_it_modified(worker):
+    x = np.arange(3.0)
+    box = Sandbox(worker, CELLS)
+    try:
+        kept, changed = box.call_many("scaled", [((x,), {})]) + box.call_many("doubled_in_place", [((x,), {})])
+    finally:
+        box.close()
+    assert kept.mutated == [] and changed.mutated == [0]
+    np.testing.assert_array_equal(changed.value, 2 * x)
+    np.testing.assert_array_equal(x, np.arange(3.0))  # the grader's copy is untouched
+
+
+def processes_of(parent: int) -> set[int]:
+    """Live (not zombie) children of ``parent``, from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if int(ppid) == parent and state not in "ZX":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except OSError:
+        return False
+
+
+def wait_for(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_worker_keeps_one_fenced_spare_and_leaves_no_process_behind(course):
+    with Worker(SandboxLimits(), protected_paths(course), preload_torch=False) as worker:
+        parent = worker.process.pid
+        first, channel, scratch, fences = worker.spawn()
+        assert wait_for(lambda: len(processes_of(parent)) == 2), processes_of(parent)
+        [spare] = processes_of(parent) - {first}
+        second, channel2, scratch2, fences2 = worker.spawn()
+        assert second == spare and scratch2 != scratch and fences2 == fences  # the spare, fenced alike
+        for pid, sock in ((first, channel), (second, channel2)):
+            sock.close()
+            worker.discard(pid)
+        assert wait_for(lambda: len(processes_of(parent)) == 1)  # only the next spare
+        seen = processes_of(parent) | {first, second}
+    assert wait_for(lambda: not any(alive(pid) for pid in seen)), [pid for pid in seen if alive(pid)]
