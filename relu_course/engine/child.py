@@ -146,44 +146,55 @@ class Child:
         return target  # already resolved from a handle by the decoder
 
     def call(self, request: dict) -> dict:
-        """Run a batch of calls to one target: {"target", "attr"?, "calls": [[args, kwargs], ...]}."""
+        """Run a batch of calls to one target: {"target", "attr"?, "calls": [[args, kwargs?], ...]}.
+
+        The batch runs under numpy's default error handling and with every warning recorded,
+        whatever the notebook set; each call gets the warnings it emitted.
+        """
         try:
             target = self.resolve(request["target"])
         except NameError as exc:
             return {"ok": False, "error": {"type": "NotDefined", "mro": ["NotDefined"], "message": str(exc), "where": ""}}
         attr = request.get("attr")
+        seconds = request.get("seconds", 10.0)
         results = []
         room = self.limits.buffer_bytes
-        for args, kwargs in request["calls"]:
-            result = self.call_one(target, attr, args, kwargs, request.get("seconds", 10.0))
-            if result["ok"]:
-                room -= self.size_check(result)
-                if room < 0:
-                    result = {"ok": False, "error": too_large("the results of this batch of calls are over "
-                                                              f"the {self.limits.buffer_bytes // protocol.MiB} MiB limit")}
-            results.append(result)
-            if not result["ok"] and (request.get("stop_on_error") or result["error"]["type"] == "CallTimeout"):
-                break  # the rest of the batch is not run
-        return {"ok": True, "results": results, "output": self.out.take()}
-
-    def call_one(self, target: Any, attr: str | None, args: tuple, kwargs: dict, seconds: float) -> dict:
-        arguments = list(args) + list(kwargs.values())
-        before = [(i, snapshot(a)) for i, a in enumerate(arguments) if isinstance(a, np.ndarray)]
         with warnings.catch_warnings(record=True) as caught, np.errstate(**NUMPY_ERRORS):
             warnings.simplefilter("always")
-            signal.setitimer(signal.ITIMER_REAL, seconds)
-            try:
-                fn = getattr(target, attr) if attr else target
-                value = fn(*args, **kwargs)
-            except CallTimeout:
-                return {"ok": False, "error": {"type": "CallTimeout", "mro": [], "message": "", "where": ""}}
-            except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
-                return {"ok": False, "error": describe_error(exc)}
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+            for call in request["calls"]:
+                result = self.call_one(target, attr, call[0], call[1] if len(call) > 1 else {}, seconds)
+                if caught:
+                    result["warnings"] = [f"{w.category.__name__}: {w.message}"[:300] for w in caught[:20]]
+                    caught.clear()
+                if result["ok"]:
+                    room -= self.size_check(result)
+                    if room < 0:
+                        result = {"ok": False, "error": too_large("the results of this batch of calls are over "
+                                                                  f"the {self.limits.buffer_bytes // protocol.MiB} MiB limit")}
+                results.append(result)
+                if not result["ok"] and (request.get("stop_on_error") or result["error"]["type"] == "CallTimeout"):
+                    break  # the rest of the batch is not run
+        return {"ok": True, "results": results, "output": self.out.take()}
+
+    def call_one(self, target: Any, attr: str | None, args: list, kwargs: dict, seconds: float) -> dict:
+        """One call under a time limit: {"ok", "value", "mutated"?} or {"ok": False, "error"}."""
+        arguments = [*args, *kwargs.values()]
+        before = [(i, snapshot(a)) for i, a in enumerate(arguments) if isinstance(a, np.ndarray)]
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            fn = getattr(target, attr) if attr else target
+            value = fn(*args, **kwargs)
+        except CallTimeout:
+            return {"ok": False, "error": {"type": "CallTimeout", "mro": [], "message": "", "where": ""}}
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
+            return {"ok": False, "error": describe_error(exc)}
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        result = {"ok": True, "value": value}
         mutated = [i for i, state in before if snapshot(arguments[i]) != state]
-        return {"ok": True, "value": value, "mutated": mutated,
-                "warnings": [f"{w.category.__name__}: {w.message}"[:300] for w in caught[:20]]}
+        if mutated:
+            result["mutated"] = mutated
+        return result
 
     def size_check(self, result: dict) -> int:
         """Bytes of array data the result will need; an unsendable value becomes an error."""
@@ -249,10 +260,8 @@ def too_large(message: str) -> dict:
     return {"type": "ResultTooLarge", "mro": [], "message": message, "where": ""}
 
 
-def snapshot(value: Any) -> tuple:
+def snapshot(value: np.ndarray) -> tuple:
     """Everything about an array argument that a call must leave unchanged, bit for bit."""
-    if not isinstance(value, np.ndarray):
-        return (type(value),)
     return value.shape, value.dtype.str, value.tobytes()
 
 

@@ -469,7 +469,7 @@ class Sandbox:
             raise self.poisoned[target]
         self.ensure_started()
         seconds = self.limits.call_seconds
-        request = {"op": "call", "target": target, "calls": [[tuple(a), dict(k)] for a, k in calls],
+        request = {"op": "call", "target": target, "calls": [[list(a), dict(k)] if k else [list(a)] for a, k in calls],
                    "seconds": seconds, "stop_on_error": stop_on_error}
         if attr:
             request["attr"] = attr
