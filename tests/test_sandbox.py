@@ -1,6 +1,8 @@
 """The sandbox on its own: calls, their records, and the worker's children."""
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -80,14 +82,26 @@ def wait_for(condition, seconds: float = 10.0) -> bool:
 def test_worker_keeps_one_fenced_spare_and_leaves_no_process_behind(course):
     with Worker(SandboxLimits(), protected_paths(course), preload_torch=False) as worker:
         parent = worker.process.pid
-        first, channel, scratch, fences = worker.spawn()
-        assert wait_for(lambda: len(processes_of(parent)) == 2), processes_of(parent)
-        [spare] = processes_of(parent) - {first}
-        second, channel2, scratch2, fences2 = worker.spawn()
-        assert second == spare and scratch2 != scratch and fences2 == fences  # the spare, fenced alike
-        for pid, sock in ((first, channel), (second, channel2)):
-            sock.close()
+
+        def spare_besides(*taken: int) -> int:
+            assert wait_for(lambda: len(processes_of(parent) - set(taken)) == 1), processes_of(parent)
+            [spare] = processes_of(parent) - set(taken)
+            return spare
+
+        spawned = [worker.spawn()]
+        spare = spare_besides(spawned[0][0])
+        spawned.append(worker.spawn())
+        assert spawned[1][0] == spare and spawned[1][2] != spawned[0][2]  # the spare, in its own scratch directory
+        assert spawned[1][3] == spawned[0][3]  # fenced alike
+
+        dead = spare_besides(spawned[0][0], spawned[1][0])
+        os.kill(dead, signal.SIGKILL)  # a spare that dies waiting is never handed out
+        assert wait_for(lambda: not alive(dead))
+        spawned.append(worker.spawn())
+        assert spawned[2][0] != dead and spawned[2][3] == spawned[0][3]
+
+        for pid, channel, _scratch, _fences in spawned:
+            channel.close()
             worker.discard(pid)
-        assert wait_for(lambda: len(processes_of(parent)) == 1)  # only the next spare
-        seen = processes_of(parent) | {first, second}
+        seen = {spare_besides(), dead} | {pid for pid, *_ in spawned}
     assert wait_for(lambda: not any(alive(pid) for pid in seen)), [pid for pid in seen if alive(pid)]

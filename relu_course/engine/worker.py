@@ -110,6 +110,14 @@ def fork_child(control: socket.socket, limits: dict, shell: object) -> Spawned:
     return Spawned(pid, ours, scratch, json.dumps(limits, sort_keys=True))
 
 
+def alive(pid: int) -> bool:
+    """Whether a child of ours is still running (a spare that died waiting is never handed out)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == 0
+    except ChildProcessError:
+        return False
+
+
 def drop(spare: Spawned, discarded: set[int]) -> None:
     """Kill a spare nobody will use."""
     try:
@@ -148,7 +156,7 @@ def main() -> None:
                 op = request.get("op")
                 if op == "spawn":
                     limits = request["limits"]
-                    if spare is not None and spare.limits != json.dumps(limits, sort_keys=True):
+                    if spare is not None and (spare.limits != json.dumps(limits, sort_keys=True) or not alive(spare.pid)):
                         drop(spare, discarded)
                         spare = None
                     given = spare or fork_child(control, limits, shell)
