@@ -157,10 +157,11 @@ class Encoder:
             if value.bit_length() > 4096:
                 raise TooLarge("an integer with more than 4096 bits")
             return value
-        if cls is np.ndarray:
-            descr = _wire_dtype(value.dtype)
+        if isinstance(value, np.ndarray):
+            arr = value if cls is np.ndarray else np.ndarray.view(value, np.ndarray)  # a subclass crosses as a plain array
+            descr = _wire_dtype(arr.dtype)
             if descr is not None:
-                return {"a": self._array(value, descr)}
+                return {"a": self._array(arr, descr)}
         if depth >= self.limits.depth:
             raise TooLarge(f"nested deeper than {self.limits.depth} levels")
         if cls is list:
@@ -179,10 +180,6 @@ class Encoder:
             descr = _wire_dtype(value.dtype)
             if descr is not None:
                 return {"g": self._array(np.asarray(value), descr)}
-        if isinstance(value, np.ndarray):  # a subclass crosses as a plain array
-            descr = _wire_dtype(value.dtype)
-            if descr is not None:
-                return {"a": self._array(np.ndarray.view(value, np.ndarray), descr)}
         tensor = _torch_tensor(value)
         if tensor is not None:
             return {"a": self._array(tensor, tensor.dtype.str)}

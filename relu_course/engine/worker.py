@@ -119,14 +119,15 @@ def alive(pid: int) -> bool:
 
 
 def drop(spare: Spawned, discarded: set[int]) -> None:
-    """Kill a spare nobody will use."""
-    try:
-        os.killpg(spare.pid, signal.SIGKILL)
-    except OSError:
-        pass
+    """Kill a spare nobody will use (one that already died is only reaped)."""
+    if alive(spare.pid):
+        try:
+            os.killpg(spare.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        discarded.add(spare.pid)
     spare.channel.close()
     shutil.rmtree(spare.scratch, ignore_errors=True)
-    discarded.add(spare.pid)
 
 
 def main() -> None:
@@ -140,12 +141,7 @@ def main() -> None:
     spare: Spawned | None = None
     try:
         while True:
-            for pid in list(discarded):  # reap the children nobody waits for, without blocking
-                try:
-                    if os.waitpid(pid, os.WNOHANG)[0]:
-                        discarded.discard(pid)
-                except ChildProcessError:
-                    discarded.discard(pid)
+            discarded = {pid for pid in discarded if alive(pid)}  # reaps, without blocking, the children nobody waits for
             data = control.recv(CONTROL_BYTES)
             if not data:
                 return
