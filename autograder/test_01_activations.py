@@ -9,11 +9,10 @@ input's shape, no mutation, and ValueError for alpha outside [0, 1). Inputs are 
 import numpy as np
 import pytest
 
-from relu_course.engine.protocol import View
-from relu_course.engine.proxy import Call
 from relu_course import testing
-from relu_course.testing import (assert_close, assert_floating_array, assert_no_warnings, assert_not_mutated,
-                                 assert_raises, describe, exercise, expected, local, records, tolerances)
+from relu_course.testing import (Call, View, assert_close, assert_floating_array, assert_no_warnings,
+                                 assert_not_mutated, assert_raises, describe, exercise, expected, local, records,
+                                 tolerances)
 
 #: The points of every hidden test, by exercise and kind of test: their one source.
 POINTS = {

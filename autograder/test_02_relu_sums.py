@@ -19,12 +19,9 @@ per submission (``records``).
 import numpy as np
 import pytest
 
-from relu_course.engine.protocol import View
-from relu_course.engine.proxy import Call
-from relu_course.engine.sandbox import StudentTimeout
 from relu_course import testing
-from relu_course.testing import (assert_close, assert_floating_array, assert_not_mutated, assert_raises, describe,
-                                 exercise, expected, kind_of, local, records, tolerances)
+from relu_course.testing import (Call, StudentTimeout, View, assert_close, assert_floating_array, assert_not_mutated,
+                                 assert_raises, describe, exercise, expected, kind_of, local, records, tolerances)
 
 #: The points of every hidden test, by exercise and kind of test: their one source.
 POINTS = {

@@ -29,7 +29,7 @@ from test_grade_activations import WRONG  # noqa: E402
 
 from relu_course.course import Course  # noqa: E402
 from relu_course.engine.runner import Submission, grade_submissions, protected_paths  # noqa: E402
-from relu_course.engine.sandbox import Worker  # noqa: E402
+from relu_course.engine.client import Worker  # noqa: E402
 
 A = "01_activations"
 

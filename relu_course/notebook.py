@@ -7,13 +7,25 @@ or raises :class:`NotebookError` with a message fit for the student.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .engine.sandbox import Cell
-
 METADATA_KEY = "relu_course"
 FIGURE_TAG = "figure"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One code cell to run: its position in the notebook, its grade_id if any, its source."""
+
+    index: int
+    source: str
+    grade_id: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"cell {self.index + 1}" + (f" ({self.grade_id})" if self.grade_id else "")
 
 
 class NotebookError(Exception):

@@ -1,7 +1,9 @@
-"""Helpers for the hidden tests: exercise marks and assertions with one-line messages.
+"""What a hidden-test (or public-check) author needs, in one place.
 
-Each assertion raises ``AssertionError`` whose first line is the reason shown to the
-student, naming the input (``describe``), what came back and what was expected.
+Exercise marks, assertions with one-line messages, the call arguments (:class:`Call`,
+:class:`View`), the faults a call into a submission can end in, and the limits it runs
+under. Each assertion raises ``AssertionError`` whose first line is the reason shown to
+the student, naming the input (``describe``), what came back and what was expected.
 """
 from __future__ import annotations
 
@@ -10,8 +12,18 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
+from .engine.faults import (BadResult, NotDefined, StudentCrash, StudentError, StudentTimeout,  # noqa: F401
+                            SubmissionFault)
+from .engine.limits import SandboxLimits  # noqa: F401
+from .engine.observe import call_locally  # noqa: F401
 from .engine.protocol import View
-from .engine.sandbox import StudentError
+from .engine.proxy import Call  # noqa: F401
+from .engine.records import CallRecord  # noqa: F401
+
+__all__ = ["MARK", "BadResult", "Call", "CallRecord", "NotDefined", "SandboxLimits", "StudentCrash", "StudentError",
+           "StudentTimeout", "SubmissionFault", "View", "assert_close", "assert_floating_array", "assert_no_warnings",
+           "assert_not_mutated", "assert_raises", "call_locally", "describe", "exercise", "expected", "graded",
+           "kind_of", "local", "records", "tolerances"]
 
 #: the pytest mark that ties a test to an exercise and its points
 MARK = "exercise"

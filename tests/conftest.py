@@ -10,7 +10,8 @@ import pytest
 from relu_course import notebook
 from relu_course.course import Course
 from relu_course.engine.runner import Submission, grade_submissions
-from relu_course.engine.sandbox import SandboxLimits, Worker
+from relu_course.engine.client import Worker
+from relu_course.engine.limits import SandboxLimits
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,8 @@ import pytest
 
 from conftest import REPO
 from relu_course.engine.runner import Submission, grade_submissions, protected_paths
-from relu_course.engine.sandbox import SandboxLimits, Worker
+from relu_course.engine.client import Worker
+from relu_course.engine.limits import SandboxLimits
 
 A = "01_activations"
 FULL, WITHOUT_RELU = 38, 34

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from relu_course.engine.runner import protected_paths
-from relu_course.engine.sandbox import Cell, Sandbox, SandboxLimits, Worker
+from relu_course.engine.client import Worker
+from relu_course.engine.limits import SandboxLimits
+from relu_course.engine.sandbox import Sandbox
+from relu_course.notebook import Cell
 
 CELLS = [
     Cell(0, "import warnings\nimport numpy as np\nwarnings.simplefilter('ignore')\nnp.seterr(all='ignore')\n"),

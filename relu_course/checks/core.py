@@ -10,15 +10,12 @@ both ways. Checks never use the reference solution.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from ..engine.child import NUMPY_ERRORS, describe_error, snapshot
-from ..engine.sandbox import CallRecord, NotDefined, StudentError, SubmissionFault
-from ..testing import describe
+from ..testing import CallRecord, NotDefined, StudentError, SubmissionFault, call_locally, describe
 
 
 class CheckFailure(AssertionError):
@@ -164,16 +161,7 @@ class LocalFunction:
         self.fn = fn
 
     def record(self, *args: Any, **kwargs: Any) -> CallRecord:
-        arguments = list(args) + list(kwargs.values())
-        before = [(i, snapshot(a)) for i, a in enumerate(arguments) if isinstance(a, np.ndarray)]
-        with warnings.catch_warnings(record=True) as caught, np.errstate(**NUMPY_ERRORS):
-            warnings.simplefilter("always")
-            try:
-                value = self.fn(*args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - reported, not raised
-                return CallRecord(error=StudentError(self.name, describe_error(exc)))
-        mutated = [i for i, state in before if snapshot(arguments[i]) != state]
-        return CallRecord(value, [f"{w.category.__name__}: {w.message}" for w in caught], mutated)
+        return call_locally(self.name, self.fn, args, kwargs)
 
 
 class LocalFunctions:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from ..checks import HIDDEN_TESTS_NOTE
 from ..engine.runner import GradingError, Submission, grade_submissions, public_suite
-from ..engine.sandbox import SandboxLimits, WorkerError
+from ..engine.faults import WorkerError
+from ..engine.limits import SandboxLimits
 
 NAME = "check"
 HELP = "run a notebook's public checks (what a student can check before submitting)"

@@ -15,7 +15,8 @@ from ..course import CourseNotFound, find_course
 from ..engine.reference import ReferenceError_
 from ..engine.results import format_table
 from ..engine.runner import GradingError, Submission, grade_submissions
-from ..engine.sandbox import SandboxLimits, WorkerError
+from ..engine.faults import WorkerError
+from ..engine.limits import SandboxLimits
 
 NAME = "grade"
 HELP = "grade notebooks against the hidden tests"

@@ -8,28 +8,22 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import reprlib
 import signal
 import socket
 import sys
-import traceback
 import warnings
 from typing import Any
 
 import numpy as np
 
 from . import protocol
+from .faults import CALL_TIMEOUT, NOT_DEFINED, PROTOCOL_ERROR, RESULT_TOO_LARGE, fault
+from .observe import NUMPY_ERRORS, array_states, describe_error, mutated
 
-#: numpy's own defaults; a call runs under these whatever the notebook set with np.seterr.
-NUMPY_ERRORS = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}
 #: magics that would reach outside the child; they print a notice instead.
 DISABLED_MAGICS = ("bash", "sh", "script", "perl", "ruby", "python", "python2", "python3",
                    "pypy", "system", "sx", "sc", "writefile", "run", "load", "cd", "pip", "conda")
-
-
-#: the file name a cell's code is compiled under; N is the cell's position in the notebook
-CELL_FILE = re.compile(r"^<cell (\d+)>$")
 
 
 class CallTimeout(BaseException):
@@ -68,25 +62,6 @@ class CappedWriter(io.TextIOBase):
             text += f"\n[{self.dropped} more characters of output dropped]"
         self.parts, self.kept, self.dropped = [], 0, 0
         return text
-
-
-def describe_error(exc: BaseException, where: str = "") -> dict:
-    """Plain-data description of an exception raised by student code."""
-    try:
-        message = str(exc)
-    except BaseException:  # noqa: BLE001 - a student's __str__ may raise anything
-        message = "<the exception's message could not be read>"
-    mro = [c.__name__ for c in type(exc).__mro__]
-    frames = traceback.extract_tb(exc.__traceback__)
-    cells = [(CELL_FILE.search(f.filename), f.lineno) for f in frames]
-    cells = [(match, line) for match, line in cells if match]
-    if not where and cells:
-        match, line = cells[-1]
-        where = f"cell {match.group(1)}, line {line}"
-    if isinstance(exc, SyntaxError) and exc.lineno:
-        where = where or f"line {exc.lineno}"
-        message = exc.msg or message
-    return {"type": type(exc).__name__, "mro": mro, "message": message[:500], "where": where}
 
 
 class Child:
@@ -154,7 +129,7 @@ class Child:
         try:
             target = self.resolve(request["target"])
         except NameError as exc:
-            return {"ok": False, "error": {"type": "NotDefined", "mro": ["NotDefined"], "message": str(exc), "where": ""}}
+            return {"ok": False, "error": fault(NOT_DEFINED, str(exc))}
         attr = request.get("attr")
         seconds = request.get("seconds", 10.0)
         results = []
@@ -172,28 +147,28 @@ class Child:
                         result = {"ok": False, "error": too_large("the results of this batch of calls are over "
                                                                   f"the {self.limits.buffer_bytes // protocol.MiB} MiB limit")}
                 results.append(result)
-                if not result["ok"] and (request.get("stop_on_error") or result["error"]["type"] == "CallTimeout"):
+                if not result["ok"] and (request.get("stop_on_error") or result["error"].get("fault") == CALL_TIMEOUT):
                     break  # the rest of the batch is not run
         return {"ok": True, "results": results, "output": self.out.take()}
 
     def call_one(self, target: Any, attr: str | None, args: list, kwargs: dict, seconds: float) -> dict:
         """One call under a time limit: {"ok", "value", "mutated"?} or {"ok": False, "error"}."""
         arguments = [*args, *kwargs.values()]
-        before = [(i, snapshot(a)) for i, a in enumerate(arguments) if isinstance(a, np.ndarray)]
+        before = array_states(arguments)
         signal.setitimer(signal.ITIMER_REAL, seconds)
         try:
             fn = getattr(target, attr) if attr else target
             value = fn(*args, **kwargs)
         except CallTimeout:
-            return {"ok": False, "error": {"type": "CallTimeout", "mro": [], "message": "", "where": ""}}
+            return {"ok": False, "error": fault(CALL_TIMEOUT)}
         except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
             return {"ok": False, "error": describe_error(exc)}
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         result = {"ok": True, "value": value}
-        mutated = [i for i, state in before if snapshot(arguments[i]) != state]
-        if mutated:
-            result["mutated"] = mutated
+        changed = mutated(arguments, before)
+        if changed:
+            result["mutated"] = changed
         return result
 
     def size_check(self, result: dict) -> int:
@@ -244,7 +219,7 @@ class Child:
             elif op == "numpy":
                 reply = self.numpy_attribute(request["name"])
             else:
-                reply = {"ok": False, "error": {"type": "ProtocolError", "mro": [], "message": f"unknown op {op!r}", "where": ""}}
+                reply = {"ok": False, "error": fault(PROTOCOL_ERROR, f"unknown op {op!r}")}
             self.reply(reply)
 
     def reply(self, reply: dict) -> None:
@@ -257,12 +232,7 @@ class Child:
 
 
 def too_large(message: str) -> dict:
-    return {"type": "ResultTooLarge", "mro": [], "message": message, "where": ""}
-
-
-def snapshot(value: np.ndarray) -> tuple:
-    """Everything about an array argument that a call must leave unchanged, bit for bit."""
-    return value.shape, value.dtype.str, value.tobytes()
+    return fault(RESULT_TOO_LARGE, message)
 
 
 def make_shell() -> Any:

@@ -12,10 +12,13 @@ import types
 
 import pytest
 
+from ..notebook import Cell
 from ..testing import MARK, exercise
+from .client import Worker
+from .faults import SubmissionFault
 from .proxy import Student
 from .results import TestResult
-from .sandbox import Cell, Sandbox, SubmissionFault, Worker
+from .sandbox import Sandbox
 
 
 #: an item's (exercise, unit), worked out once at collection

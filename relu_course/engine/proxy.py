@@ -6,12 +6,15 @@ as :class:`RemoteObject`; the tests never run a student's method in their own pr
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .faults import StudentCrash
 from .protocol import Handle
+from .records import CallRecord
 
-if TYPE_CHECKING:
-    from .sandbox import CallRecord, Sandbox
+#: the sandbox a proxy talks to (engine.sandbox.Sandbox); typed loosely so that this module
+#: does not import the sandbox, which imports it
+Sandbox = Any
 
 
 class Call:
@@ -29,7 +32,7 @@ class RemoteObject:
     attribute as data. It is valid only while the child that made it lives.
     """
 
-    def __init__(self, sandbox: "Sandbox", handle: Handle, generation: int):
+    def __init__(self, sandbox: Sandbox, handle: Handle, generation: int):
         self._sandbox = sandbox
         self._handle = handle
         self._generation = generation
@@ -40,8 +43,6 @@ class RemoteObject:
 
     def _target(self) -> Handle:
         if self._generation != self._sandbox.generation:
-            from .sandbox import StudentCrash
-
             raise StudentCrash(f"a {self.type_name} object was lost when the notebook's process restarted")
         return self._handle
 
@@ -71,7 +72,7 @@ class RemoteMethod:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.record(*args, **kwargs).value
 
-    def record(self, *args: Any, **kwargs: Any) -> "CallRecord":
+    def record(self, *args: Any, **kwargs: Any) -> CallRecord:
         return self.owner._sandbox.call(self.owner._target(), args, kwargs, attr=self.name)
 
 
@@ -83,17 +84,17 @@ class RemoteFunction:
     ``f.many([Call(x1), Call(x2, alpha=0.2)])`` makes several calls in one round trip.
     """
 
-    def __init__(self, sandbox: "Sandbox", name: str):
+    def __init__(self, sandbox: Sandbox, name: str):
         self.sandbox = sandbox
         self.name = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.record(*args, **kwargs).value
 
-    def record(self, *args: Any, **kwargs: Any) -> "CallRecord":
+    def record(self, *args: Any, **kwargs: Any) -> CallRecord:
         return self.sandbox.call(self.name, args, kwargs)
 
-    def many(self, calls: list[Call], stop_on_error: bool = True) -> list["CallRecord"]:
+    def many(self, calls: list[Call], stop_on_error: bool = True) -> list[CallRecord]:
         """Several calls in one round trip to the child; one record each, in order.
 
         By default the calls stop at the first one that raises; the records after it carry
@@ -108,7 +109,7 @@ class RemoteFunction:
 class Student:
     """The submission as the tests see it: ``student.relu`` is a :class:`RemoteFunction`."""
 
-    def __init__(self, sandbox: "Sandbox"):
+    def __init__(self, sandbox: Sandbox):
         self._sandbox = sandbox
 
     def __getattr__(self, name: str) -> RemoteFunction:

@@ -19,11 +19,13 @@ from typing import Any, Callable
 import pytest
 
 from .. import notebook
+from ..notebook import Cell
 from ..course import Course
 from .plugin import GradingPlugin, fixtures
 from .reference import load_reference
+from .client import Worker
+from .limits import SandboxLimits
 from .results import ExerciseResult, SubmissionResult, TestResult
-from .sandbox import Cell, SandboxLimits, Worker
 
 #: pytest plugins grading has no use for; each costs time on every test of every submission
 NO_PLUGINS = [arg for name in ("cacheprovider", "logging", "warnings", "unraisableexception",

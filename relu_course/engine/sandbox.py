@@ -1,31 +1,27 @@
-"""The trusted side of the grading boundary: runs a submission in a fenced child.
+"""One submission in a fenced child: its cells run once, then the tests' calls are answered.
 
-:class:`Worker` owns the warm worker process. :class:`Sandbox` runs one submission:
-it spawns a child, sends it the notebook's code cells one at a time, and forwards
-calls from the tests. A cell or call that hangs or kills the child is recorded, the
-child is replaced, and grading goes on without it.
+:class:`Sandbox` asks the worker (:mod:`.client`) for a child, sends it the notebook's
+code cells one at a time, and forwards calls from the tests. A cell or call that hangs or
+kills the child is recorded, the child is replaced, and grading goes on without it.
 """
 from __future__ import annotations
 
 import functools
-import json
-import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
-import tempfile
 import time
-from dataclasses import dataclass, field, asdict
-from pathlib import Path
 from typing import Any
 
+from ..notebook import Cell
 from . import protocol
-from .protocol import Handle, Limits
+from .client import Worker
+from .faults import (CALL_TIMEOUT, NOT_DEFINED, RESULT_TOO_LARGE, BadResult, NotDefined, StudentCrash, StudentError,
+                     StudentTimeout, SubmissionFault, fault_name)
+from .protocol import Handle
 from .proxy import RemoteObject
+from .records import CallRecord, CellFailure
 
-MiB = protocol.MiB
 SIGNAL_HINTS = {
     signal.SIGKILL: "killed (memory limit, or stopped from outside)",
     signal.SIGSEGV: "segmentation fault",
@@ -34,286 +30,6 @@ SIGNAL_HINTS = {
     signal.SIGBUS: "bus error",
     signal.SIGSYS: "a forbidden system call",
 }
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    """Fences and time limits for one submission."""
-
-    call_seconds: float = 10.0
-    cell_seconds: float = 10.0
-    submission_seconds: float = 120.0
-    memory_bytes: int = 3 * 1024 * MiB
-    cpu_seconds: int = 120
-    file_bytes: int = 64 * MiB
-    open_files: int = 256
-    processes: int = 64
-    output_chars: int = 20_000
-    protocol: Limits = field(default_factory=Limits)
-    disabled: tuple[str, ...] = ()  # optional fences to leave off (see fences.OPTIONAL)
-
-    def for_child(self) -> dict:
-        data = asdict(self)
-        for key in ("call_seconds", "cell_seconds", "submission_seconds"):
-            data.pop(key)
-        return data
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One code cell to run: its position in the notebook, its grade_id if any, its source."""
-
-    index: int
-    source: str
-    grade_id: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"cell {self.index + 1}" + (f" ({self.grade_id})" if self.grade_id else "")
-
-
-@dataclass
-class CallRecord:
-    """What one call returned (or the fault it ended in), and what it did on the way.
-
-    ``mutated`` lists the positions of array arguments the call modified.
-    """
-
-    result: Any = None
-    warnings: list[str] = field(default_factory=list)
-    mutated: list[int] = field(default_factory=list)
-    error: "SubmissionFault | None" = None
-
-    @property
-    def value(self) -> Any:
-        """The returned value; raises the fault if the call did not return one."""
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
-@dataclass
-class CellFailure:
-    """A cell that raised, hung or killed the child. ``fatal`` cells are skipped on restart."""
-
-    cell: Cell
-    message: str
-    fatal: bool = False
-
-
-class SubmissionFault(Exception):
-    """A call into the submission did not return a value; ``summary`` is one line for the report."""
-
-    status = "error"
-
-    def __init__(self, summary: str):
-        super().__init__(summary)
-        self.summary = summary
-
-
-class StudentError(SubmissionFault):
-    """The student's code raised. ``type_name`` and ``mro`` are class names only."""
-
-    status = "failed"
-
-    def __init__(self, name: str, error: dict):
-        self.type_name = str(error.get("type", "Exception"))
-        self.mro = [str(n) for n in error.get("mro", [])]
-        self.message = str(error.get("message", ""))
-        self.where = str(error.get("where", ""))
-        if self.is_a("NotImplementedError"):
-            summary = f"{name} is not implemented yet"
-        elif self.type_name == "NotDefined":
-            summary = self.message
-        else:
-            where = f" ({self.where})" if self.where else ""
-            summary = f"{name} raised {self.type_name}: {self.message}{where}"
-        super().__init__(summary.splitlines()[0] if summary else summary)
-
-    def is_a(self, type_name: str) -> bool:
-        """Whether the exception's class is, or derives from, a class of that name."""
-        return type_name in self.mro or self.type_name == type_name
-
-
-class NotDefined(StudentError):
-    """The notebook does not define the requested name."""
-
-
-class StudentTimeout(SubmissionFault):
-    status = "timeout"
-
-
-class StudentCrash(SubmissionFault):
-    status = "crashed"
-
-
-class BadResult(SubmissionFault):
-    status = "failed"
-
-
-class WorkerError(RuntimeError):
-    """The worker itself failed: grading cannot go on in this process."""
-
-
-def clean_environment() -> dict[str, str]:
-    """The environment the worker starts with: nothing secret, nothing from the grader."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
-           "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env["PYTHONPATH"] = package_root
-    return env
-
-
-class Worker:
-    """A warm worker process that forks fenced children on request.
-
-    If the worker dies (a child that got past the fences could kill it), the next spawn
-    starts a new one: the submission that did it has its record, the others go on.
-    """
-
-    def __init__(self, limits: SandboxLimits | None = None, protected: tuple[Path, ...] = (),
-                 startup_seconds: float = 120.0, preload_torch: bool = True):
-        """Start a worker. ``protected`` paths (solutions, hidden tests, gradebook) are kept
-        out of what children may read, even where a readable directory holds them."""
-        from . import fences
-
-        self.limits = limits or SandboxLimits()
-        self.readable = fences.readable_roots(list(protected))
-        self.startup_limit = startup_seconds
-        self.preload_torch = preload_torch
-        self.root = tempfile.mkdtemp(prefix="relu-course-")
-        self.log_path = os.path.join(self.root, "worker.log")
-        self.restarts = 0
-        self.process: subprocess.Popen | None = None
-        self._launch()
-
-    def _launch(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.control = ours
-        self._buffer = b""
-        self._fds: list[int] = []
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "relu_course.engine.worker", str(theirs.fileno()),
-                 "torch" if self.preload_torch else "no-torch"],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                env=clean_environment(), cwd=self.root)
-        theirs.close()
-        self.control.settimeout(self.startup_limit)
-        try:
-            ready = self._read()
-        except (OSError, EOFError, ValueError) as exc:
-            self.close()
-            raise WorkerError(f"the grading worker did not start: {exc}; see {self.log_path}") from None
-        self.startup_seconds = ready.get("seconds")
-        self.control.settimeout(None)
-
-    def _relaunch(self) -> None:
-        self.control.close()
-        self._close_fds()
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        self.restarts += 1
-        self._launch()
-
-    def _read(self) -> dict:
-        """The worker's next reply; file descriptors passed with it are kept in ``_fds``."""
-        while b"\n" not in self._buffer:
-            chunk, fds, _flags, _addr = socket.recv_fds(self.control, 65536, 4)
-            self._fds += fds
-            if not chunk:
-                raise EOFError("the worker exited")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)
-
-    def _ask(self, request: dict) -> dict:
-        self.control.sendall(json.dumps(request).encode() + b"\n")
-        return self._read()
-
-    def _close_fds(self) -> None:
-        for fd in self._fds:
-            os.close(fd)
-        self._fds = []
-
-    def spawn(self) -> tuple[int, socket.socket, str, list[str]]:
-        """A fenced child. Returns its pid, our end of its channel, its scratch dir, its fences."""
-        request = {"op": "spawn", "limits": {**self.limits.for_child(), "readable": self.readable}}
-        for attempt in (1, 2):
-            try:
-                reply = self._ask(request)
-                if len(self._fds) != 1:
-                    raise ValueError("the worker sent no channel with the child")
-                break
-            except (OSError, EOFError, ValueError) as exc:
-                if attempt == 2:
-                    raise WorkerError(f"the grading worker stopped: {exc}; see {self.log_path}") from None
-                self._relaunch()
-        ours = socket.socket(fileno=self._fds.pop())
-        ours.settimeout(self.limits.cell_seconds)
-        try:
-            hello = json.loads(_read_line(ours))
-        except (OSError, EOFError, ValueError):
-            hello = {"fences": []}
-        return reply["pid"], ours, reply["scratch"], hello.get("fences", [])
-
-    def reap(self, pid: int) -> dict:
-        """Kill a child's process group and return how it ended: {"code": N} or {"signal": N}.
-
-        ``{}`` if the worker itself died meanwhile (it is restarted on the next spawn).
-        """
-        _kill_group(pid)
-        try:
-            return self._ask({"op": "wait", "pid": pid})["exit"]
-        except (OSError, EOFError, ValueError):
-            return {}
-
-    def discard(self, pid: int) -> None:
-        """Kill a child whose exit status nobody needs; the worker reaps it in passing."""
-        _kill_group(pid)
-        try:
-            self.control.sendall(json.dumps({"op": "discard", "pid": pid}).encode() + b"\n")
-        except OSError:
-            pass  # a dead worker: restarted on the next spawn
-
-    def close(self) -> None:
-        try:
-            self.control.sendall(b'{"op": "stop"}\n')
-        except OSError:
-            pass
-        self.control.close()
-        self._close_fds()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> "Worker":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _read_line(sock: socket.socket) -> bytes:
-    """The child's one-line greeting (it sends nothing else until asked)."""
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(4096)
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return data
 
 
 @functools.lru_cache(maxsize=1024)
@@ -482,9 +198,9 @@ class Sandbox:
         self._keep_output(reply.get("output"))
         if not reply.get("ok"):
             error = reply.get("error", {})
-            if error.get("type") == "NotDefined":
+            if fault_name(error) == NOT_DEFINED:
                 raise NotDefined(label, self._explain_missing(error))
-            if error.get("type") == "ResultTooLarge":
+            if fault_name(error) == RESULT_TOO_LARGE:
                 raise BadResult(f"{label} returned {error.get('message')}")
             raise StudentError(label, error)
         records = []
@@ -494,12 +210,12 @@ class Sandbox:
                                           list(result.get("mutated", []))))
                 continue
             error = result.get("error", {})
-            if error.get("type") == "CallTimeout":
+            if fault_name(error) == CALL_TIMEOUT:
                 fault: SubmissionFault = StudentTimeout(
                     f"{label} did not return within {seconds:g} s: an infinite loop, or too slow for the input?")
                 if isinstance(target, str):
                     self.poisoned[target] = fault
-            elif error.get("type") == "ResultTooLarge":
+            elif fault_name(error) == RESULT_TOO_LARGE:
                 fault = BadResult(f"{label} returned {error.get('message')}")
             else:
                 fault = StudentError(label, error)

@@ -29,7 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-CONTROL_BYTES = 1 << 16
+from .lines import LineReader, send_line
 
 
 def warm_up(with_torch: bool) -> object:
@@ -62,10 +62,6 @@ def warm_up(with_torch: bool) -> object:
     return child.make_shell()
 
 
-def send_json(sock: socket.socket, message: dict) -> None:
-    sock.sendall(json.dumps(message).encode() + b"\n")
-
-
 def exit_status(status: int) -> dict:
     if os.WIFSIGNALED(status):
         return {"signal": os.WTERMSIG(status)}
@@ -95,7 +91,7 @@ def fork_child(control: socket.socket, limits: dict, shell: object) -> Spawned:
             control.close()
             ours.close()
             active = fences.apply(scratch, limits, keep_fds=(theirs.fileno(),))
-            send_json(theirs, {"fences": active})
+            send_line(theirs, {"fences": active})
             from . import child, protocol
 
             child.main(theirs, shell, protocol.Limits(**limits["protocol"]), limits["output_chars"])
@@ -135,38 +131,34 @@ def main() -> None:
     started = time.perf_counter()
     shell = warm_up(with_torch=sys.argv[2:3] != ["no-torch"])
     gc.freeze()  # children's collections then skip what they inherit, and leave its pages shared
-    send_json(control, {"ready": True, "seconds": round(time.perf_counter() - started, 3)})
-    pending = b""
+    send_line(control, {"ready": True, "seconds": round(time.perf_counter() - started, 3)})
+    requests = LineReader(control)
     discarded: set[int] = set()
     spare: Spawned | None = None
     try:
         while True:
             discarded = {pid for pid in discarded if alive(pid)}  # reaps, without blocking, the children nobody waits for
-            data = control.recv(CONTROL_BYTES)
-            if not data:
+            try:
+                request = requests.read()
+            except EOFError:
                 return
-            pending += data
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                request = json.loads(line)
-                op = request.get("op")
-                if op == "spawn":
-                    limits = request["limits"]
-                    if spare is not None and (spare.limits != json.dumps(limits, sort_keys=True) or not alive(spare.pid)):
-                        drop(spare, discarded)
-                        spare = None
-                    given = spare or fork_child(control, limits, shell)
-                    socket.send_fds(control, [json.dumps({"pid": given.pid, "scratch": given.scratch}).encode() + b"\n"],
-                                    [given.channel.fileno()])
-                    given.channel.close()
-                    spare = fork_child(control, limits, shell)
-                elif op == "wait":
-                    _pid, status = os.waitpid(request["pid"], 0)
-                    send_json(control, {"pid": request["pid"], "exit": exit_status(status)})
-                elif op == "discard":
-                    discarded.add(request["pid"])
-                elif op == "stop":
-                    return
+            op = request.get("op")
+            if op == "spawn":
+                limits = request["limits"]
+                if spare is not None and (spare.limits != json.dumps(limits, sort_keys=True) or not alive(spare.pid)):
+                    drop(spare, discarded)
+                    spare = None
+                given = spare or fork_child(control, limits, shell)
+                send_line(control, {"pid": given.pid, "scratch": given.scratch}, fds=(given.channel.fileno(),))
+                given.channel.close()
+                spare = fork_child(control, limits, shell)
+            elif op == "wait":
+                _pid, status = os.waitpid(request["pid"], 0)
+                send_line(control, {"pid": request["pid"], "exit": exit_status(status)})
+            elif op == "discard":
+                discarded.add(request["pid"])
+            elif op == "stop":
+                return
     finally:
         if spare is not None:
             drop(spare, discarded)
