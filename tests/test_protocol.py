@@ -67,6 +67,16 @@ def test_torch_tensors_cross_as_arrays():
 
 @pytest.mark.parametrize("value", [object(), np.array([object()]), lambda: 1, {1: "int key"},
                                    np.zeros(2, dtype=[("a", "f8")]), np.array(["text"])])
+def test_a_state_dict_arrives_as_a_plain_dict_of_arrays_in_order():
+    torch.manual_seed(0)
+    state = torch.nn.Sequential(torch.nn.Linear(1, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1)).state_dict()
+    back = roundtrip(state)
+    assert type(back) is dict and list(back) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    for name, tensor in state.items():
+        np.testing.assert_array_equal(back[name], tensor.numpy())
+        assert back[name].dtype == np.float32
+
+
 def test_anything_else_is_refused_without_a_handle_maker(value):
     with pytest.raises(ProtocolError):
         protocol.pack(value, LIMITS)

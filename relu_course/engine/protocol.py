@@ -1,7 +1,8 @@
 """The data-only wire format between the trusted grader and the sandboxed child.
 
 A message is a tree of plain values: None, bool, int, float, complex, str, lists,
-tuples, dicts with str keys, numpy arrays and scalars of numeric dtypes (torch tensors
+tuples, dicts with str keys (an OrderedDict, such as a torch ``state_dict()``, arrives as a
+plain dict in the same order), numpy arrays and scalars of numeric dtypes (torch tensors
 are sent as arrays). Anything else is replaced by a :class:`Handle` naming an object
 that stays on the sending side. Nothing is ever pickled.
 
@@ -18,6 +19,7 @@ Every size is checked against :class:`Limits` before anything is allocated.
 """
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import json
@@ -168,7 +170,7 @@ class Encoder:
             return [v if type(v) in _PLAIN else self.encode(v, depth + 1) for v in value]
         if cls is tuple:
             return {"t": [v if type(v) in _PLAIN else self.encode(v, depth + 1) for v in value]}
-        if cls is dict and all(type(k) is str for k in value):
+        if (cls is dict or cls is collections.OrderedDict) and all(type(k) is str for k in value):
             return {"d": {k: v if type(v) in _PLAIN else self.encode(v, depth + 1) for k, v in value.items()}}
         if cls is complex:
             return {"c": [value.real, value.imag]}
