@@ -99,8 +99,8 @@ def evenly_spaced(n: int) -> np.ndarray:
     return -1 + 2 * np.arange(n) / n
 
 
-#: the numbers of units the animation shows: every N up to 10, then ever larger steps up to 100
-ANIMATION_COUNTS = (*range(1, 11), 12, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100)
+#: the numbers of units the animation shows: from 1 to 100, in ever larger steps (each frame costs a redraw)
+ANIMATION_COUNTS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 25, 33, 50, 75, 100)
 
 
 def animate_fit(fit_output_weights: Callable, relu_sum: Callable, target: Callable, *,
@@ -115,19 +115,22 @@ def animate_fit(fit_output_weights: Callable, relu_sum: Callable, target: Callab
     low, high = y.min(), y.max()
     margin = 0.15 * (high - low or 1.0)
     path = path or Path(tempfile.gettempdir()) / f"relu-course-fit-{os.getpid()}.gif"
-
-    def draw(ax: Any, n: int) -> None:
+    fits = []  # every fit first, so that an error in the notebook's functions shows as itself
+    for n in counts:
         shifts = evenly_spaced(n)
         weights, bias = fit_output_weights(y, shifts, x)
-        fit = np.asarray(relu_sum(x, weights, shifts, bias), dtype=float)
+        fits.append((n, shifts, np.asarray(relu_sum(x, weights, shifts, bias), dtype=float),
+                     np.asarray(relu_sum(shifts, weights, shifts, bias), dtype=float)))
+
+    def draw(ax: Any, frame: tuple) -> None:
+        n, shifts, fit, at_shifts = frame
         ax.plot(x, y, color="gray", linewidth=5, alpha=0.4)
         ax.plot(x, fit, "k", linewidth=1.5)
-        ax.plot(shifts, np.asarray(relu_sum(shifts, weights, shifts, bias), dtype=float), "|", color="crimson",
-                markersize=8)
+        ax.plot(shifts, at_shifts, "|", color="crimson", markersize=8)
         ax.set_ylim(low - margin, high + margin)
-        ax.set_xlabel("$x$")
-        ax.set_ylabel("$f(x)$")
+        ax.set_xlabel("x")  # plain text: mathtext would be drawn again for every frame
+        ax.set_ylabel("f(x)")
         ax.set_title(f"{n} ReLU{'s' * (n != 1)} (black, shifts in red) fitted to the target (gray)\n"
                      f"max error {np.max(np.abs(fit - y)):.2e}", fontsize=10)
 
-    return animate(draw, list(counts), path, fps=fps, figsize=(6.0, 4.0))
+    return animate(draw, fits, path, fps=fps, figsize=(6.0, 4.0))
