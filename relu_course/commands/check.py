@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     print(f"{args.notebook}  (assignment {result.assignment})")
     for exercise, outcomes in result.outcomes.items():
-        print(printable(checks.report(exercise, outcomes)))
+        print(printable(checks.report(exercise, outcomes, every_pass=False)))
     print(f"\n{result.passed} of {result.total} public checks passed")
     for note in result.notes:
         print(printable(f"note: {note}"))
