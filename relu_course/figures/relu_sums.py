@@ -100,7 +100,7 @@ def evenly_spaced(n: int) -> np.ndarray:
 
 
 #: the numbers of units the animation shows: from 1 to 100, in ever larger steps (each frame costs a redraw)
-ANIMATION_COUNTS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 25, 33, 50, 75, 100)
+ANIMATION_COUNTS = (1, 2, 3, 4, 6, 8, 12, 16, 25, 40, 64, 100)
 
 
 def animate_fit(fit_output_weights: Callable, relu_sum: Callable, target: Callable, *,
@@ -133,4 +133,4 @@ def animate_fit(fit_output_weights: Callable, relu_sum: Callable, target: Callab
         ax.set_title(f"{n} ReLU{'s' * (n != 1)} (black, shifts in red) fitted to the target (gray)\n"
                      f"max error {np.max(np.abs(fit - y)):.2e}", fontsize=10)
 
-    return animate(draw, fits, path, fps=fps, figsize=(6.0, 4.0))
+    return animate(draw, fits, path, fps=fps, figsize=(6.0, 4.0), dpi=72)
