@@ -164,7 +164,7 @@ def alpha_rule(name: str) -> None:
         call = Calls(fns)
         for alpha in (-0.1, 1.0, 1.5, float("nan")):
             call.raises(name, "ValueError", np.array([1.0, -1.0]), alpha=alpha,
-                        because=f"{ALPHA}; every comparison with NaN is False" if alpha != alpha else ALPHA)
+                        because=f"{ALPHA}; every comparison with NaN is False" if math.isnan(alpha) else ALPHA)
 
 
 # -- Part 1: collapse_linear -----------------------------------------------------------------
