@@ -93,16 +93,6 @@ def hidden_suite(course: Course) -> Suite:
                  broken=broken)
 
 
-def public_suite() -> Suite:
-    """The public checks shipped in the package: what a student can run."""
-    from .. import checks
-
-    module = Path(checks.__file__).with_name("pytest_public.py")
-    assignments = checks.exercises()
-    return Suite(known=assignments, tests=lambda a: module,
-                 public_checks=lambda a: [c for ex in assignments[a] for c in checks.checks_of(ex)])
-
-
 def protected_paths(course: Course) -> tuple[Path, ...]:
     """What a submission must never read: the solutions, the hidden tests, the gradebook."""
     return course.solutions, course.autograder, course.root / "gradebook.db"
