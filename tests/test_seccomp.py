@@ -157,12 +157,6 @@ def test_no_signals_through_descriptors_and_no_typing_into_terminals(live):
     assert evaluate(program, nr("ioctl"), (3, 0x5401, 0)) == ALLOW    # TCGETS
 
 
-def test_the_death_signal_stays_set(live):
-    program, _ = live
-    assert evaluate(program, nr("prctl"), (seccomp.PR_SET_PDEATHSIG, 0)) == EPERM
-    assert evaluate(program, nr("prctl"), (15, 0)) == ALLOW  # PR_SET_NAME
-
-
 def test_other_abis_kill_the_process(live):
     program, _ = live
     assert evaluate(program, 0, arch=0x40000003) == KILL              # i386

@@ -145,7 +145,6 @@ def apply(scratch: str, limits: dict, made: list[str], keep_fds: tuple[int, ...]
     """
     from . import landlock, seccomp
 
-    namespaces.die_with_parent()  # a worker that goes takes its children (seccomp keeps this set)
     os.setsid()  # its own session and group, and no controlling terminal to type into
     disabled = set(limits.get("disabled", ()))
     made = [*made, *namespaces.unshare({n for n in OPTIONAL if n.endswith("namespace") and n not in disabled})]

@@ -29,8 +29,6 @@ PRIO_PROCESS = 0
 F_SETOWN, F_SETSIG, F_SETOWN_EX = 8, 10, 15
 #: ioctl that pushes input into a terminal
 TIOCSTI = 0x5412
-#: prctl that would let the child outlive the worker
-PR_SET_PDEATHSIG = 1
 # classic BPF opcodes
 LD_W_ABS, JEQ_K, JGE_K, JSET_K, RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
 #: offsets in struct seccomp_data: nr, arch, then the low 32 bits of args[0..5]
@@ -85,7 +83,7 @@ ARCHES = {
         "setdomainname": 171, "iopl": 172, "ioperm": 173, "modify_ldt": 154, "lookup_dcookie": 212,
         "vhangup": 153, "uselib": 134, "prlimit64": 302, "sched_setaffinity": 203, "sched_setscheduler": 144,
         "sched_setparam": 142, "sched_setattr": 314, "setpriority": 141, "fcntl": 72, "ioctl": 16,
-        "get_robust_list": 274, "prctl": 157}),
+        "get_robust_list": 274}),
     "aarch64": (0xC00000B7, {
         "socket": 198, "socketpair": 199, "connect": 203, "bind": 200, "listen": 201, "accept": 202,
         "accept4": 242, "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "process_madvise": 440,
@@ -105,7 +103,7 @@ ARCHES = {
         "settimeofday": 170, "clock_settime": 112, "clock_adjtime": 266, "adjtimex": 171, "sethostname": 161,
         "setdomainname": 162, "lookup_dcookie": 18, "vhangup": 58, "prlimit64": 261, "sched_setaffinity": 122,
         "sched_setscheduler": 119, "sched_setparam": 118, "sched_setattr": 274, "setpriority": 140, "fcntl": 25,
-        "ioctl": 29, "get_robust_list": 100, "prctl": 167}),
+        "ioctl": 29, "get_robust_list": 100}),
 }
 
 
@@ -166,7 +164,6 @@ def build_filter(machine: str, pid: int) -> bytes:
     p.emit(JEQ_K, numbers["setpriority"], "setpriority", 0)
     p.emit(JEQ_K, numbers["fcntl"], "fcntl", 0)
     p.emit(JEQ_K, numbers["ioctl"], "ioctl", 0)
-    p.emit(JEQ_K, numbers["prctl"], "prctl", 0)
     p.emit(RET_K, RET_ALLOW)
     p.label("self_only")                                  # f(pid, ...): 0 or the caller (tgkill: its own threads)
     p.emit(LD_W_ABS, arg(0))
@@ -193,9 +190,6 @@ def build_filter(machine: str, pid: int) -> bytes:
     p.label("ioctl")                                      # no typing into a terminal
     p.emit(LD_W_ABS, arg(1))
     p.emit(JEQ_K, TIOCSTI, "deny", "allow")
-    p.label("prctl")                                      # the death signal the worker set stays set
-    p.emit(LD_W_ABS, arg(0))
-    p.emit(JEQ_K, PR_SET_PDEATHSIG, "deny", "allow")
     p.label("nosys")
     p.emit(RET_K, RET_ERRNO | errno.ENOSYS)
     p.label("killed")
