@@ -15,15 +15,15 @@ import numpy as np
 from .engine.faults import (BadResult, NotDefined, StudentCrash, StudentError, StudentTimeout,  # noqa: F401
                             SubmissionFault)
 from .engine.limits import SandboxLimits  # noqa: F401
-from .engine.observe import call_locally  # noqa: F401
+from .engine.observe import call_locally, describe_error  # noqa: F401
 from .engine.protocol import Tensor, View
 from .engine.proxy import Call  # noqa: F401
 from .engine.records import CallRecord  # noqa: F401
 
 __all__ = ["MARK", "BadResult", "Call", "CallRecord", "NotDefined", "SandboxLimits", "StudentCrash", "StudentError",
            "StudentTimeout", "SubmissionFault", "Tensor", "View", "assert_close", "assert_floating_array",
-           "assert_no_warnings", "assert_not_mutated", "assert_raises", "call_locally", "describe", "exercise", "expected",
-           "graded", "kind_of", "local", "records", "tolerances"]
+           "assert_no_warnings", "assert_not_mutated", "assert_raises", "call_locally", "describe", "describe_error",
+           "exercise", "expected", "graded", "kind_of", "local", "records", "tolerances"]
 
 #: the pytest mark that ties a test to an exercise and its points
 MARK = "exercise"

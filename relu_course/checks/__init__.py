@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import activations, relu_sums  # noqa: F401 - registers the checks
+from . import activations, relu_sums, two_neuron_x2  # noqa: F401 - registers the checks
 from .core import REGISTRY, CheckFailure, LocalFunctions, NotImplementedYet, PublicCheck
 
 HIDDEN_TESTS_NOTE = ("These are the public checks only. When you submit, hidden tests also check every "
