@@ -321,13 +321,13 @@ def test_layer_values(student, reference):
     import torch
 
     for state, x, value in layer_runs(student):
-        call = f"layer_outputs(net, x) with x {describe(Tensor(x))} and the grader's weights"
-        got = layer_dict(value, call)
+        inputs = f"x {describe(Tensor(x))} and the grader's weights"
+        got = layer_dict(value, f"layer_outputs(net, x) with {inputs}")
         net = reference.TwoNeuronNet()
         net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
         want = reference.layer_outputs(net, torch.from_numpy(x))
         for key in KEYS:
-            assert_close(got[key], want[key], f'{call}["{key}"]', **RULE4)
+            assert_close(got[key], want[key], f'layer_outputs(net, x)["{key}"] with {inputs}', **RULE4)
 
 
 @exercise("layer_outputs", POINTS["layer_outputs"]["contract"])
@@ -532,3 +532,88 @@ def test_train_contract(student):
             raise AssertionError(f"{call} returned {kind_of(history)}{length}; expected a list of 1 to {STEPS} floats "
                                  "(loss.item() at the start of each step)")
         assert_kept(before, after, call)
+
+
+# -- wrong but plausible submissions, and the marks each must get ------------------------------------
+# name -> ({grade_id: replacement source}, {exercise: expected points where not full}, words in the reason)
+# The first exercise named is the one with the mistake (the words are in its reason); any after it lose
+# points because it builds on the first (train trains the student's TwoNeuronNet with the student's
+# mse and init_outward; layer_outputs runs the student's layers).
+
+_NET = ("class TwoNeuronNet(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.hidden = nn.Linear(1, 2{dtype})\n        self.out = nn.Linear(2, 1{dtype})\n\n"
+        "    def forward(self, x):\n        return {forward}\n")
+_TRAIN = ("def train(net, x, y, steps, seed):\n    init_outward(net, {seed})\n"
+          "    optimizer = torch.optim.LBFGS(net.parameters(), max_iter=20, line_search_fn='strong_wolfe')\n\n"
+          "    def closure():\n{zero}        loss = mse(net(x), y)\n        loss.backward()\n        return loss\n\n"
+          "    history = []\n    for _ in range(steps):\n        loss = optimizer.step(closure).item()\n"
+          "        if history and not loss < history[-1]:\n            break\n        history.append(loss)\n"
+          "    return history\n")
+_INIT = ("def init_outward(net, seed):\n    width = net.hidden.out_features\n"
+         "    generator = torch.Generator().manual_seed(seed)\n    side = {side}\n"
+         "    weight = side * (0.5 + torch.rand(width, generator=generator))\n"
+         "    hinge = side * torch.rand(width, generator=generator)\n"
+         "    out_weight = (0.5 + torch.rand(width, generator=generator)) * 2 / width\n"
+         "    with torch.no_grad():\n        net.hidden.weight.copy_(weight[:, None])\n"
+         "        net.hidden.bias.copy_(-weight * hinge)\n        net.out.weight.copy_(out_weight[None, :])\n"
+         "        net.out.bias.zero_()\n")
+_OPTIMAL = ("def set_optimal_weights(net):\n    with torch.no_grad():\n"
+            "        net.hidden.weight.copy_(torch.tensor([[1.0], [-1.0]]))\n"
+            "        net.hidden.bias.copy_(torch.tensor([{hinge}, {hinge}]))\n"
+            "        net.out.weight.copy_(torch.tensor([[4 / 3, 4 / 3]]))\n"
+            "        net.out.bias.copy_(torch.tensor([{level}]))\n")
+
+WRONG = {
+    "no_relu": (
+        {"TwoNeuronNet_code": _NET.format(dtype="", forward="self.out(self.hidden(x))")},
+        {"TwoNeuronNet": 2, "train": 3}, "TwoNeuronNet()(x) with x"),
+    "relu_after_the_output_layer": (
+        {"TwoNeuronNet_code": _NET.format(dtype="", forward="torch.relu(self.out(self.hidden(x)))")},
+        {"TwoNeuronNet": 2, "train": 3}, "TwoNeuronNet()(x) with x"),
+    "float64_weights_for_float32_input": (
+        {"TwoNeuronNet_code": _NET.format(dtype=", dtype=torch.float64",
+                                          forward="self.out(torch.relu(self.hidden(x.double())))")},
+        {"TwoNeuronNet": 3, "layer_outputs": 0}, "is float64; expected float32"),
+    "hinges_on_one_side": (
+        {"init_outward_code": _INIT.format(side="torch.ones(width)")},
+        {"init_outward": 2, "train": 3}, "neuron 1 faces left"),
+    "mse_is_the_sum": (
+        {"mse_code": "def mse(prediction, target):\n    return ((prediction - target) ** 2).sum()\n"},
+        {"mse": 1}, "mse(prediction, target) of shape"),
+    "mse_is_the_mean_absolute_error": (
+        {"mse_code": "def mse(prediction, target):\n    return (prediction - target).abs().mean()\n"},
+        {"mse": 1, "train": 3}, "mse(prediction, target) of shape"),
+    "train_ignores_the_seed": (
+        {"train_code": _TRAIN.format(seed="0", zero="        optimizer.zero_grad()\n")},
+        {"train": 5}, "the seed is not used"),
+    "train_never_calls_zero_grad": (
+        {"train_code": _TRAIN.format(seed="seed", zero="")},
+        {"train": 2}, "times the optimum"),  # the gradients pile up; a rerun also starts from the last run's
+    "layer_outputs_with_the_layers_swapped": (
+        {"layer_outputs_code": "def layer_outputs(net, x):\n    with torch.no_grad():\n"
+                               "        pre = net.hidden(x)\n        act = torch.relu(pre)\n"
+                               "        return {'pre_activations': act.numpy(), 'activations': pre.numpy(),\n"
+                               "                'output': net.out(act).numpy()}\n"},
+        {"layer_outputs": 1}, 'layer_outputs(net, x)["pre_activations"]'),
+    "optimum_not_lowered": (
+        {"set_optimal_weights_code": _OPTIMAL.format(hinge="-1 / 3", level="1 / 9")},
+        {"set_optimal_weights": 1}, "away from the optimal fit"),
+    "best_line_through_the_origin": (
+        {"best_linear_fit_code": "def best_linear_fit(x, y):\n    x, y = np.asarray(x, float), np.asarray(y, float)\n"
+                                 "    slope = np.sum(x * y) / np.sum(x * x)\n"
+                                 "    return float(slope), float(np.mean(y) - slope * np.mean(x))\n"},
+        {"best_linear_fit": 1}, "best_linear_fit(x, y) with x"),
+    "wide_net_ignores_its_width": (
+        {"WideNet_code": "class WideNet(nn.Module):\n    def __init__(self, width):\n        super().__init__()\n"
+                         "        self.hidden = nn.Linear(1, 2)\n        self.out = nn.Linear(2, 1)\n\n"
+                         "    def forward(self, x):\n        return self.out(torch.relu(self.hidden(x)))\n"},
+        {"WideNet": 1}, "hidden.weight of WideNet(1) has shape (2, 1)"),
+    "train_one_point_at_a_time": (
+        {"train_code": "def train(net, x, y, steps, seed):\n    init_outward(net, seed)\n"
+                       "    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)\n    history = []\n"
+                       "    for _ in range(steps):\n        for j in range(len(x)):\n"
+                       "            optimizer.zero_grad()\n            loss = mse(net(x[j:j + 1]), y[j:j + 1])\n"
+                       "            loss.backward()\n            optimizer.step()\n"
+                       "        history.append(mse(net(x), y).item())\n    return history\n"},
+        {"train": 0}, "did not return within the limit of 5 s"),
+}
