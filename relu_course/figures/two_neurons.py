@@ -16,8 +16,9 @@ from ..plotting import Slider, explore
 
 #: the domain of every fit in the assignment
 LOW, HIGH = -1.0, 1.0
-#: points at which curves are drawn
-PLOT_X = np.linspace(LOW, HIGH, 201)
+#: points at which curves are drawn: the midpoints of 200 cells, so that a mean over them is
+#: close to the mean over [-1, 1] (a grid with both ends overweights the ends, where fits are worst)
+PLOT_X = LOW + (np.arange(200) + 0.5) * (HIGH - LOW) / 200
 #: the midpoints of 20,000 equal cells of [-1, 1]: a mean over them is the MSE over the domain
 #: to about 1e-8 (midpoint rule), where a mean over a grid with both ends is off by about 0.2%
 MIDPOINTS = LOW + (np.arange(20_000) + 0.5) * (HIGH - LOW) / 20_000
@@ -239,7 +240,7 @@ def draw_layers(x: Any, layers: dict, state: dict) -> Any:
     weights, bias = s["out.weight"][0], float(s["out.bias"][0])
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.6), sharex=True)
     for i in range(pre.shape[1]):
-        axes[0].plot(x, pre[:, i], label=f"neuron {i + 1}: {s['hidden.weight'][i, 0]:.2f} x + {s['hidden.bias'][i]:.2f}")
+        axes[0].plot(x, pre[:, i], label=f"neuron {i + 1}: {s['hidden.weight'][i, 0]:.2f} x {s['hidden.bias'][i]:+.2f}")
         axes[1].plot(x, act[:, i], label=f"relu of neuron {i + 1}")
         axes[2].plot(x, weights[i] * act[:, i], "--", label=f"{weights[i]:.2f} × relu {i + 1}")
     axes[2].plot(x, act @ weights + bias, "k", linewidth=2, label=f"sum + bias {bias:.3f}")
