@@ -496,6 +496,8 @@ def test_train_reaches_the_optimum(student, reference):
     for seed in TRAIN_SEEDS:
         _, _, state = train_runs(student)[seed]
         assert_layers(state, 2, f"the net after {train_call(seed)}")
+        if not all(np.isfinite(v).all() for v in state.values()):
+            raise AssertionError(f"after {train_call(seed)} some weights are NaN or infinite")
         found = float(np.mean(fit_error(reference, state) ** 2))
         if not found <= 1.01 * best_mse:
             raise AssertionError(f"after {train_call(seed)} the MSE on [-1, 1] is {found:.6g}, {found / best_mse:.3g} "

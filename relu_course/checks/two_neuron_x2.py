@@ -53,11 +53,10 @@ def attempt(exercise: str, step: str, fn: Callable, *args: Any) -> Any:
     except Exception as exc:  # noqa: BLE001 - a call here, in the notebook: describe it alike
         error = StudentError(step, describe_error(exc))
     if isinstance(error, StudentError):
-        failure = explain_error(exercise, step, error)
+        failure = explain_error(exercise, step, error)  # its input names the step
         if isinstance(failure, NotImplementedYet) and not step.startswith(exercise):
             name = step.split("(")[0].split(".")[0]
             failure = NotImplementedYet(f"{exercise} needs {name}, which is not implemented yet")
-        failure.message = failure.message if isinstance(failure, NotImplementedYet) else f"{step} {failure.message}"
         raise failure from None
     raise CheckFailure(f"{step}: {error.summary}") from None
 
@@ -95,8 +94,9 @@ def shapes(width: int) -> dict[str, tuple]:
     return {"hidden.weight": (width, 1), "hidden.bias": (width,), "out.weight": (1, width), "out.bias": (1,)}
 
 
-def expect_layers(state: dict, width: int, what: str) -> dict[str, np.ndarray]:
-    """The state of a network of ``width`` hidden neurons: its four entries, shapes and float32."""
+def expect_layers(state: dict, width: int, what: str, float32: bool = True) -> dict[str, np.ndarray]:
+    """The state of a network of ``width`` hidden neurons: its four entries, their shapes and (if
+    ``float32``) their dtype, as float64 arrays."""
     if sorted(state) != sorted(ENTRIES):
         raise CheckFailure(f"the state_dict() of {what} has the entries {list(state)}; expected "
                            f"{list(ENTRIES)}: layers self.hidden and self.out, and nothing else with parameters")
@@ -104,7 +104,7 @@ def expect_layers(state: dict, width: int, what: str) -> dict[str, np.ndarray]:
         array = np.asarray(state[entry])
         if array.shape != shape:
             raise CheckFailure(f"{entry} of {what} has shape {array.shape}; expected {shape}")
-        if array.dtype != np.float32:
+        if float32 and array.dtype != np.float32:
             raise CheckFailure(f"{entry} of {what} has dtype {array.dtype}; expected float32 (PyTorch's default)")
     return {k: np.asarray(v, dtype=np.float64) for k, v in state.items()}
 
@@ -298,37 +298,52 @@ def layer_outputs_values(fns) -> None:
 
 # -- set_optimal_weights ----------------------------------------------------------------------
 
-def optimal_state(fns) -> dict:
+def optimal_state(fns) -> tuple[dict, dict]:
+    """The state of a new TwoNeuronNet before and after set_optimal_weights(net)."""
     net = Network(fns, "set_optimal_weights", "TwoNeuronNet")
+    before = net.state()
     attempt("set_optimal_weights", "set_optimal_weights(net)", lambda: fns.set_optimal_weights.record(net.obj).value)
-    return expect_layers(net.state(), 2, "the net after set_optimal_weights(net)")
+    return before, net.state()
 
 
 @public_check(A, "set_optimal_weights", "afterwards the MSE on [-1, 1] is 4/3645 ≈ 0.0010974, from the net's weights")
 def optimal_mse(fns) -> None:
-    state = optimal_state(fns)
+    state = expect_layers(optimal_state(fns)[1], 2, "the net after set_optimal_weights(net)", float32=False)
     found = fit_mse(state)
     if not np.isclose(found, OPTIMUM, rtol=1e-4):
         w, b = state["hidden.weight"][:, 0], state["hidden.bias"]
         with np.errstate(divide="ignore", invalid="ignore"):
-            hinges = np.round(-b / w, 4)
+            hinges = [round(float(h), 4) for h in -b / w]
         raise CheckFailure(f"after set_optimal_weights(net) the MSE on [-1, 1] is {found:.7f}; expected "
-                           f"4/3645 = {OPTIMUM:.7f}. The hidden layer's hinges -bias/weight are at {list(hinges)} "
+                           f"4/3645 = {OPTIMUM:.7f}. The hidden layer's hinges -bias/weight are at {hinges} "
                            "(expected -1/3 and 1/3, one neuron facing each way); check the output layer's "
                            "weights (the slopes) and bias (the flat level) too")
 
 
-@public_check(A, "set_optimal_weights", "the parameters stay float32 tensors of the same shapes")
+def expect_kept(before: dict, after: dict, what: str) -> None:
+    """A function that changes a network's weights keeps their entries, shapes and dtypes."""
+    for entry, value in before.items():
+        changed = after.get(entry)
+        if changed is None or np.shape(changed) != np.shape(value) or changed.dtype != value.dtype:
+            now = "gone" if changed is None else f"{changed.dtype} {np.shape(changed)}"
+            raise CheckFailure(f"{what} changed {entry} from {value.dtype} {np.shape(value)} to {now}: write into "
+                               "the existing parameters (inside torch.no_grad(), with copy_), do not replace them")
+
+
+@public_check(A, "set_optimal_weights", "the parameters keep their dtype and shapes")
 def optimal_contract(fns) -> None:
-    optimal_state(fns)  # expect_layers checks entries, shapes and dtypes
+    expect_kept(*optimal_state(fns), "set_optimal_weights(net)")
 
 
 # -- init_outward -----------------------------------------------------------------------------
 
 def outward_state(fns, seed: int, exercise: str = "init_outward") -> dict:
     net = Network(fns, exercise, "TwoNeuronNet")
+    before = net.state()
     attempt(exercise, f"init_outward(net, {seed})", lambda: fns.init_outward.record(net.obj, seed).value)
-    return expect_layers(net.state(), 2, f"the net after init_outward(net, {seed})")
+    after = net.state()
+    expect_kept(before, after, f"init_outward(net, {seed})")
+    return expect_layers(after, 2, f"the net after init_outward(net, {seed})", float32=False)
 
 
 def outward_problem(state: dict, width: int) -> str | None:
@@ -379,23 +394,24 @@ def trained(fns, seed: int) -> tuple[dict, Any]:
     net = Network(fns, "train", "TwoNeuronNet")
     text = f"train(net, X, Y, 500, {seed})"
     history = call(fns, "train", "train", net.obj, fns.tensor(X), fns.tensor(X ** 2), 500, seed, text=text)
-    return expect_layers(net.state(), 2, f"the net after {text}"), history
+    return expect_layers(net.state(), 2, f"the net after {text}", float32=False), history
 
 
 @public_check(A, "train", "train(net, X, Y, 500, seed) ends within 1% of 4/3645 (seeds 0 and 1), measured from the weights")
 def train_reaches(fns) -> None:
     for seed in (0, 1):
         state, _ = trained(fns, seed)
+        if not all(np.isfinite(v).all() for v in state.values()):
+            raise CheckFailure(f"after train(net, X, Y, 500, {seed}) some weights are NaN or infinite: the steps "
+                               "blew up (are the gradients zeroed at every step?)")
         found = fit_mse(state)
         if found <= 1.01 * OPTIMUM:
             continue
         start = fit_mse(outward_state(fns, seed, "train"))
-        if found >= start * (1 - 1e-6):
-            how = f"the MSE did not fall from {start:.4g}, that of init_outward(net, {seed}): are the steps made?"
-        else:
-            how = f"it fell from {start:.4g} (right after init_outward(net, {seed})), but not far enough"
+        how = "so train made it no better" if found >= start * (1 - 1e-6) else "so train lowered it, but not enough"
         raise CheckFailure(f"after train(net, X, Y, 500, {seed}) the MSE on [-1, 1] is {found:.6g}, "
-                           f"{found / OPTIMUM:.3g} times the optimum 4/3645: {how}")
+                           f"{found / OPTIMUM:.3g} times the optimum 4/3645; right after init_outward(net, {seed}) "
+                           f"it was {start:.4g}, {how} (both measured from the weights)")
 
 
 @public_check(A, "train", "the same seed gives the same weights, bit for bit")
