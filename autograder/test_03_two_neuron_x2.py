@@ -104,6 +104,10 @@ def weights_for(width: int, seed: int) -> dict[str, np.ndarray]:
 
 # -- the student's networks, behind handles ------------------------------------------------------
 
+#: per submission, the networks the tests made and what was done to them, shared by several tests
+_runs: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def made(cls: str, args: tuple) -> str:
     return f"{cls}({', '.join(map(repr, args))})"
 
@@ -343,9 +347,6 @@ def test_layer_contract(student):
 
 
 # -- set_optimal_weights ---------------------------------------------------------------------------
-
-_runs: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
 
 def optimal_run(student) -> tuple[dict, dict]:
     """(the state before, the state after set_optimal_weights(net)) of a new TwoNeuronNet, made once."""
