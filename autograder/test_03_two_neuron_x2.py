@@ -539,9 +539,9 @@ def test_train_contract(student):
 
 # -- wrong but plausible submissions, and the marks each must get ------------------------------------
 # name -> ({grade_id: replacement source}, {exercise: expected points where not full}, words in the reason)
-# The first exercise named is the one with the mistake (the words are in its reason); any after it lose
-# points because it builds on the first (train trains the student's TwoNeuronNet with the student's
-# mse and init_outward; layer_outputs runs the student's layers).
+# The first exercise named is the one with the mistake (the words are in its reason, and in the reason of
+# one of its public checks); any after it lose points because they build on it (train trains the
+# student's TwoNeuronNet with the student's mse and init_outward; layer_outputs runs the student's layers).
 
 _NET = ("class TwoNeuronNet(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
         "        self.hidden = nn.Linear(1, 2{dtype})\n        self.out = nn.Linear(2, 1{dtype})\n\n"
@@ -569,14 +569,14 @@ _OPTIMAL = ("def set_optimal_weights(net):\n    with torch.no_grad():\n"
 WRONG = {
     "no_relu": (
         {"TwoNeuronNet_code": _NET.format(dtype="", forward="self.out(self.hidden(x))")},
-        {"TwoNeuronNet": 2, "train": 3}, "TwoNeuronNet()(x) with x"),
+        {"TwoNeuronNet": 2, "train": 3}, "TwoNeuronNet()(x)"),
     "relu_after_the_output_layer": (
         {"TwoNeuronNet_code": _NET.format(dtype="", forward="torch.relu(self.out(self.hidden(x)))")},
-        {"TwoNeuronNet": 2, "train": 3}, "TwoNeuronNet()(x) with x"),
+        {"TwoNeuronNet": 2, "train": 3}, "TwoNeuronNet()(x)"),
     "float64_weights_for_float32_input": (
         {"TwoNeuronNet_code": _NET.format(dtype=", dtype=torch.float64",
                                           forward="self.out(torch.relu(self.hidden(x.double())))")},
-        {"TwoNeuronNet": 3, "layer_outputs": 0}, "is float64; expected float32"),
+        {"TwoNeuronNet": 3, "layer_outputs": 0}, "float64; expected float32"),
     "hinges_on_one_side": (
         {"init_outward_code": _INIT.format(side="torch.ones(width)")},
         {"init_outward": 2, "train": 3}, "neuron 1 faces left"),
@@ -591,7 +591,7 @@ WRONG = {
         {"train": 5}, "the seed is not used"),
     "train_never_calls_zero_grad": (
         {"train_code": _TRAIN.format(seed="seed", zero="")},
-        {"train": 2}, "times the optimum"),  # the gradients pile up; a rerun also starts from the last run's
+        {"train": 2}, "after train(net, X, Y, 500,"),  # the gradients pile up; a rerun also starts from the last run's
     "layer_outputs_with_the_layers_swapped": (
         {"layer_outputs_code": "def layer_outputs(net, x):\n    with torch.no_grad():\n"
                                "        pre = net.hidden(x)\n        act = torch.relu(pre)\n"
@@ -600,12 +600,12 @@ WRONG = {
         {"layer_outputs": 1}, 'layer_outputs(net, x)["pre_activations"]'),
     "optimum_not_lowered": (
         {"set_optimal_weights_code": _OPTIMAL.format(hinge="-1 / 3", level="1 / 9")},
-        {"set_optimal_weights": 1}, "away from the optimal fit"),
+        {"set_optimal_weights": 1}, "after set_optimal_weights(net) the"),
     "best_line_through_the_origin": (
         {"best_linear_fit_code": "def best_linear_fit(x, y):\n    x, y = np.asarray(x, float), np.asarray(y, float)\n"
                                  "    slope = np.sum(x * y) / np.sum(x * x)\n"
                                  "    return float(slope), float(np.mean(y) - slope * np.mean(x))\n"},
-        {"best_linear_fit": 1}, "best_linear_fit(x, y) with x"),
+        {"best_linear_fit": 1}, "the slope of best_linear_fit("),
     "wide_net_ignores_its_width": (
         {"WideNet_code": "class WideNet(nn.Module):\n    def __init__(self, width):\n        super().__init__()\n"
                          "        self.hidden = nn.Linear(1, 2)\n        self.out = nn.Linear(2, 1)\n\n"
@@ -618,5 +618,40 @@ WRONG = {
                        "            optimizer.zero_grad()\n            loss = mse(net(x[j:j + 1]), y[j:j + 1])\n"
                        "            loss.backward()\n            optimizer.step()\n"
                        "        history.append(mse(net(x), y).item())\n    return history\n"},
-        {"train": 0}, "did not return within the limit of 5 s"),
+        {"train": 0}, "did not return within"),
+}
+
+#: correct code written differently from the reference: library losses and fits, other forms of the
+#: ReLU, the optimum with the neurons swapped and the scale split otherwise, other draws, Adam. Full marks.
+CORRECT_BUT_DIFFERENT = {
+    "mse_code": "def mse(prediction, target):\n    return nn.functional.mse_loss(prediction, target)\n",
+    "best_linear_fit_code": (
+        "def best_linear_fit(x, y):\n    slope, intercept = np.polyfit(np.asarray(x, float), np.asarray(y, float), 1)\n"
+        "    return float(slope), float(intercept)\n"),
+    "TwoNeuronNet_code": (
+        "class TwoNeuronNet(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.hidden = nn.Linear(1, 2)\n        self.out = nn.Linear(2, 1)\n\n"
+        "    def forward(self, x):\n        return self.out(self.hidden(x).clamp(min=0))\n"),
+    "layer_outputs_code": (
+        "def layer_outputs(net, x):\n    pre = net.hidden(x).detach()\n    act = nn.functional.relu(pre)\n"
+        "    return dict(output=net.out(act).detach().numpy(), activations=act.numpy(), pre_activations=pre.numpy())\n"),
+    "set_optimal_weights_code": (
+        "def set_optimal_weights(net):\n    with torch.no_grad():\n"
+        "        net.hidden.weight[:, 0] = torch.tensor([-2.0, 0.5])\n"
+        "        net.hidden.bias[:] = torch.tensor([-2 / 3, -1 / 6])\n"
+        "        net.out.weight[0] = torch.tensor([2 / 3, 8 / 3])\n"
+        "        net.out.bias.fill_(1 / 27)\n"),
+    "init_outward_code": (
+        "def init_outward(net, seed):\n    g = torch.Generator().manual_seed(seed)\n    width = net.hidden.out_features\n"
+        "    with torch.no_grad():\n        for i in range(width):\n            side = 1.0 if i % 2 == 0 else -1.0\n"
+        "            distance, steepness = torch.rand(2, generator=g)\n"
+        "            w = side * (0.5 + steepness)\n            net.hidden.weight[i, 0] = w\n"
+        "            net.hidden.bias[i] = -w * side * distance\n"
+        "            net.out.weight[0, i] = (0.5 + torch.rand(1, generator=g)) * 2 / width\n"
+        "        net.out.bias.zero_()\n"),
+    "train_code": (
+        "def train(net, x, y, steps, seed):\n    init_outward(net, seed)\n"
+        "    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)\n    history = []\n"
+        "    for _ in range(steps):\n        optimizer.zero_grad()\n        loss = mse(net(x), y)\n"
+        "        loss.backward()\n        optimizer.step()\n        history.append(loss.item())\n    return history\n"),
 }

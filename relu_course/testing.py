@@ -96,11 +96,16 @@ def assert_close(value: Any, expected: Any, call: CallText, rtol: float = 1e-6, 
     """``value`` has ``expected``'s shape and agrees with it elementwise (NaN matches NaN)."""
     if not isinstance(value, (np.ndarray, np.generic, int, float, list, tuple)):
         raise AssertionError(f"{_text(call)} returned {kind_of(value)}; expected numbers")
+    want = np.asarray(expected, dtype=float)
+    if isinstance(value, (np.ndarray, np.generic)) and np.shape(value) != want.shape:
+        # before any conversion: a child-sized value is never copied or widened here
+        raise AssertionError(f"{_text(call)} returned shape {np.shape(value)}; expected shape {want.shape}")
     try:
         got = np.asarray(value, dtype=float)
+    except OverflowError:
+        raise AssertionError(f"{_text(call)} returned a number too large for a float") from None
     except (TypeError, ValueError):
         raise AssertionError(f"{_text(call)} returned {kind_of(value)}, which is not numbers") from None
-    want = np.asarray(expected, dtype=float)
     if got.shape != want.shape:
         raise AssertionError(f"{_text(call)} returned shape {got.shape}; expected shape {want.shape}")
     with np.errstate(invalid="ignore", over="ignore"):

@@ -14,9 +14,10 @@ from typing import Any, Callable
 import numpy as np
 
 from ..testing import NotDefined, StudentError, SubmissionFault, describe_error
-from .core import CheckFailure, NotImplementedYet, explain_error, public_check, short
+from .core import Calls, CheckFailure, NotImplementedYet, public_check, short
 
-A = "03_two_neuron_x2"
+ASSIGNMENT = "03_two_neuron_x2"
+A = ASSIGNMENT
 #: the four entries of a network's state_dict, in order
 ENTRIES = ("hidden.weight", "hidden.bias", "out.weight", "out.bias")
 #: x² on [-1, 1]: the midpoints of 20,000 equal cells, so a mean over them is the mean over the interval
@@ -39,7 +40,7 @@ def as_data(value: Any) -> Any:
     return value
 
 
-def attempt(exercise: str, step: str, fn: Callable, *args: Any) -> Any:
+def attempt(fns: Any, exercise: str, step: str, fn: Callable, *args: Any) -> Any:
     """``fn(*args)``, one step of a check of ``exercise``: a method of a local or remote network,
     or a function of the notebook. Whatever it raises becomes a CheckFailure naming ``step``."""
     try:
@@ -47,13 +48,13 @@ def attempt(exercise: str, step: str, fn: Callable, *args: Any) -> Any:
     except CheckFailure:
         raise
     except NotDefined as exc:
-        raise CheckFailure(f"{exc.summary}: run the cell that defines it (and the cells above it)") from None
+        raise Calls(fns).not_defined(step.split("(")[0], exc) from None
     except SubmissionFault as exc:  # a call into the sandbox, already described there
         error = exc
     except Exception as exc:  # noqa: BLE001 - a call here, in the notebook: describe it alike
         error = StudentError(step, describe_error(exc))
     if isinstance(error, StudentError):
-        failure = explain_error(exercise, step, error)  # its input names the step
+        failure = Calls(fns).explain_error(exercise, step, error)  # its input names the step
         if isinstance(failure, NotImplementedYet) and not step.startswith(exercise):
             name = step.split("(")[0].split(".")[0]
             failure = NotImplementedYet(f"{exercise} needs {name}, which is not implemented yet")
@@ -63,9 +64,8 @@ def attempt(exercise: str, step: str, fn: Callable, *args: Any) -> Any:
 
 def call(fns: Any, exercise: str, name: str, *args: Any, text: str | None = None) -> Any:
     """The notebook's ``name(*args)`` (a function or a class), its value as data where it is data."""
-    function = getattr(fns, name)  # a CheckFailure if the name is not defined here
     step = text or f"{name}(...)"
-    return as_data(attempt(exercise, step, lambda: function.record(*args).value))
+    return as_data(attempt(fns, exercise, step, lambda: getattr(fns, name).record(*args).value))
 
 
 class Network:
@@ -74,20 +74,20 @@ class Network:
     def __init__(self, fns: Any, exercise: str, cls: str, *args: Any):
         self.fns, self.exercise = fns, exercise
         self.made = f"{cls}({', '.join(map(repr, args))})"
-        self.obj = attempt(exercise, self.made, lambda: getattr(fns, cls).record(*args).value)
+        self.obj = attempt(fns, exercise, self.made, lambda: getattr(fns, cls).record(*args).value)
 
     def __call__(self, x: np.ndarray) -> Any:
-        return as_data(attempt(self.exercise, f"{self.made}(x)", self.obj, self.fns.tensor(x)))
+        return as_data(attempt(self.fns, self.exercise, f"{self.made}(x)", self.obj, self.fns.tensor(x)))
 
     def state(self) -> dict:
-        state = as_data(attempt(self.exercise, f"{self.made}.state_dict()", self.obj.state_dict))
+        state = as_data(attempt(self.fns, self.exercise, f"{self.made}.state_dict()", self.obj.state_dict))
         if not isinstance(state, dict):
             raise CheckFailure(f"{self.made}.state_dict() returned {short(state)}; expected a dict")
         return state
 
     def load(self, state: dict) -> None:
         tensors = {k: self.fns.tensor(v) for k, v in state.items()}
-        attempt(self.exercise, f"{self.made}.load_state_dict(...)", self.obj.load_state_dict, tensors)
+        attempt(self.fns, self.exercise, f"{self.made}.load_state_dict(...)", self.obj.load_state_dict, tensors)
 
 
 def shapes(width: int) -> dict[str, tuple]:
@@ -181,22 +181,25 @@ def line_of(value: Any, text: str) -> tuple[float, float]:
     return value
 
 
+def expect_line(value: tuple, want: tuple[float, float], text: str) -> None:
+    for part, got, expected in zip(("slope", "intercept"), value, want):
+        if not np.isclose(got, expected, rtol=1e-6, atol=1e-9):
+            raise CheckFailure(f"the {part} of {text} is {got:.6g}; expected {expected:.6g}")
+
+
 @public_check(A, "best_linear_fit", "points on a line give that line: ([0, 1, 2, 3], [-1, 1, 3, 5]) -> (2.0, -1.0)")
 def line_exact(fns) -> None:
     text = "best_linear_fit([0, 1, 2, 3], [-1, 1, 3, 5])"
-    slope, intercept = line_of(call(fns, "best_linear_fit", "best_linear_fit", [0, 1, 2, 3], [-1, 1, 3, 5], text=text),
-                               text)
-    if not (np.isclose(slope, 2.0, rtol=1e-6, atol=1e-9) and np.isclose(intercept, -1.0, rtol=1e-6, atol=1e-9)):
-        raise CheckFailure(f"{text} gave ({slope:.6g}, {intercept:.6g}); expected (2.0, -1.0)")
+    line = line_of(call(fns, "best_linear_fit", "best_linear_fit", [0, 1, 2, 3], [-1, 1, 3, 5], text=text), text)
+    expect_line(line, (2.0, -1.0), text)
 
 
 @public_check(A, "best_linear_fit", "x² on a symmetric grid: slope 0, intercept the mean of x²")
 def line_of_square(fns) -> None:
     x = np.linspace(-1, 1, 11)
     text = "best_linear_fit(x, x ** 2) with x = np.linspace(-1, 1, 11)"
-    slope, intercept = line_of(call(fns, "best_linear_fit", "best_linear_fit", x, x ** 2, text=text), text)
-    if not (abs(slope) <= 1e-9 and np.isclose(intercept, np.mean(x ** 2), rtol=1e-6)):
-        raise CheckFailure(f"{text} gave ({slope:.6g}, {intercept:.6g}); expected (0.0, {np.mean(x ** 2):.6g})")
+    line = line_of(call(fns, "best_linear_fit", "best_linear_fit", x, x ** 2, text=text), text)
+    expect_line(line, (0.0, float(np.mean(x ** 2))), text)
 
 
 # -- the networks -----------------------------------------------------------------------------
@@ -260,7 +263,7 @@ def layer_outputs_of(fns, weights: dict, x: np.ndarray) -> dict:
     net = Network(fns, "layer_outputs", "TwoNeuronNet")
     net.load(weights)
     text = "layer_outputs(net, x)"
-    got = attempt("layer_outputs", text, lambda: fns.layer_outputs.record(net.obj, fns.tensor(x)).value)
+    got = attempt(fns, "layer_outputs", text, lambda: fns.layer_outputs.record(net.obj, fns.tensor(x)).value)
     if not isinstance(got, dict) or sorted(got) != sorted(KEYS):
         raise CheckFailure(f"{text} returned {short(got)}; expected a dict with the keys {', '.join(KEYS)}")
     for key, shape in zip(KEYS, ((len(x), 2), (len(x), 2), (len(x), 1))):
@@ -286,8 +289,8 @@ def layer_outputs_values(fns) -> None:
     got = layer_outputs_of(fns, weights, x)
     pre, act, out = layers_of(weights, x)
     if close(got["pre_activations"], act) and close(got["activations"], pre):
-        raise CheckFailure("layer_outputs(net, x): pre_activations and activations are swapped: pre_activations is "
-                           "hidden(x) before the ReLU, activations is after it")
+        raise CheckFailure('layer_outputs(net, x)["pre_activations"] is relu(hidden(x)) and ["activations"] is '
+                           "hidden(x): they are swapped (pre-activations come before the ReLU, activations after)")
     for key, want, what in zip(KEYS, (pre, act, out), ("hidden(x), the hidden layer before the ReLU",
                                                        "relu(hidden(x)), the hidden layer after the ReLU",
                                                        "out(relu(hidden(x))), the output layer")):
@@ -302,7 +305,8 @@ def optimal_state(fns) -> tuple[dict, dict]:
     """The state of a new TwoNeuronNet before and after set_optimal_weights(net)."""
     net = Network(fns, "set_optimal_weights", "TwoNeuronNet")
     before = net.state()
-    attempt("set_optimal_weights", "set_optimal_weights(net)", lambda: fns.set_optimal_weights.record(net.obj).value)
+    attempt(fns, "set_optimal_weights", "set_optimal_weights(net)",
+            lambda: fns.set_optimal_weights.record(net.obj).value)
     return before, net.state()
 
 
@@ -340,7 +344,7 @@ def optimal_contract(fns) -> None:
 def outward_state(fns, seed: int, exercise: str = "init_outward") -> dict:
     net = Network(fns, exercise, "TwoNeuronNet")
     before = net.state()
-    attempt(exercise, f"init_outward(net, {seed})", lambda: fns.init_outward.record(net.obj, seed).value)
+    attempt(fns, exercise, f"init_outward(net, {seed})", lambda: fns.init_outward.record(net.obj, seed).value)
     after = net.state()
     expect_kept(before, after, f"init_outward(net, {seed})")
     return expect_layers(after, 2, f"the net after init_outward(net, {seed})", float32=False)
@@ -421,6 +425,15 @@ def train_reproducible(fns) -> None:
     if any(not np.array_equal(first[k], again[k]) for k in ENTRIES):
         raise CheckFailure("train(net, X, Y, 500, 3) twice gave different weights: start with init_outward(net, seed) "
                            "and draw nothing else at random")
+
+
+@public_check(A, "train", "different seeds end with weights that are not bit for bit the same (seeds 0 and 1)")
+def train_uses_the_seed(fns) -> None:
+    first, _ = trained(fns, 0)
+    other, _ = trained(fns, 1)
+    if all(np.array_equal(first[k], other[k]) for k in ENTRIES):
+        raise CheckFailure("train(net, X, Y, 500, 0) and train(net, X, Y, 500, 1) ended with the same weights, bit "
+                           "for bit: the seed is not used (start with init_outward(net, seed))")
 
 
 @public_check(A, "train", "returns the history: a list of at most 500 floats, at least one")

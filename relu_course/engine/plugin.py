@@ -19,6 +19,10 @@ from .faults import SubmissionFault
 from .proxy import Student
 from .results import TestResult
 from .sandbox import Sandbox
+from .text import clean
+
+#: how long a test's reason may be in a record
+REASON_CHARS = 500
 
 
 #: an item's (exercise, unit), worked out once at collection
@@ -39,6 +43,12 @@ class GradingPlugin:
         self.outcomes: dict[str, dict[tuple[str, str], TestResult]] = {key: {} for key in batch}
         self.collect_errors: list[str] = []
         self.seconds: dict[str, float] = {}  # wall time from sandbox set-up to tear-down
+        self.items: dict[str, int] = {key: 0 for key in batch}  # test items per submission...
+        self.done: dict[str, int] = {key: 0 for key in batch}   # ...and those run to the end
+
+    def finished(self, key: str) -> bool:
+        """Whether every test of the submission ran to the end (False after an interruption)."""
+        return self.done.get(key, 0) == self.items.get(key, -1)
 
     # -- session set-up ----------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -55,6 +65,9 @@ class GradingPlugin:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
+            key = getattr(item, "callspec", None) and item.callspec.params.get("submission_key")
+            if key in self.items:
+                self.items[key] += 1
             mark = item.get_closest_marker(MARK)
             if mark is None:
                 self.collect_errors.append(f"{item.nodeid} has no @exercise mark")
@@ -75,6 +88,8 @@ class GradingPlugin:
         never shows; failures of the grader itself still get it (returning None).
         """
         key = getattr(item, "callspec", None) and item.callspec.params.get("submission_key")
+        if call.when == "teardown" and key in self.done:
+            self.done[key] += 1
         test = item.stash.get(TEST_KEY, None)
         if key is None or test not in self.tests:
             return None
@@ -141,13 +156,14 @@ def test_key(item: pytest.Item) -> tuple[str, str]:
 
 
 def explain(excinfo: pytest.ExceptionInfo | None) -> tuple[str, str]:
-    """(status, one-line reason) for a failed test."""
+    """(status, one-line reason) for a failed test; the reason is safe to show anywhere."""
     if excinfo is None:
         return "error", "the test failed for an unknown reason"
     exc = excinfo.value
     if isinstance(exc, SubmissionFault):
-        return exc.status, exc.summary
+        return exc.status, clean(exc.summary, REASON_CHARS)
     if isinstance(exc, AssertionError):
         text = str(exc).strip()
-        return "failed", text.splitlines()[0] if text else "a check failed"
-    return "error", f"the grader failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return "failed", clean(text.splitlines()[0], REASON_CHARS) if text else "a check failed"
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return "error", clean(f"the grader failed: {type(exc).__name__}: {first}", REASON_CHARS)

@@ -135,6 +135,8 @@ def _wire_dtype(dtype: np.dtype) -> str | None:
         return descr
 
 
+#: the integers that may cross: what an int64 or uint64 holds
+INT_MIN, INT_MAX = -(1 << 63), (1 << 64) - 1
 _PLAIN = (str, float, bool, type(None))  # cross as themselves in the JSON header
 _LEAVES = (*_PLAIN, int)  # what a JSON header holds besides lists and objects
 
@@ -176,8 +178,8 @@ class Encoder:
         if cls in _PLAIN:
             return value
         if cls is int:
-            if value.bit_length() > 4096:
-                raise TooLarge("an integer with more than 4096 bits")
+            if not INT_MIN <= value <= INT_MAX:
+                raise TooLarge("an integer outside the 64-bit range")
             return value
         if isinstance(value, np.ndarray):
             arr = value if cls is np.ndarray else np.ndarray.view(value, np.ndarray)  # a subclass crosses as a plain array
@@ -242,6 +244,7 @@ class Decoder:
         self.limits = limits
         self.from_handle = from_handle
         self.to_tensor = to_tensor
+        self.used: set[int] = set()
 
     def _array(self, body: Any) -> np.ndarray:
         if type(body) is not list or len(body) != 4:
@@ -252,6 +255,9 @@ class Decoder:
                 or type(shape) is not list or len(shape) > 32
                 or not all(type(n) is int and n >= 0 for n in shape) or order not in ("C", "F")):
             raise ProtocolError("malformed array")
+        if index in self.used:
+            raise ProtocolError("an array buffer named twice")  # else one buffer could fill memory many times
+        self.used.add(index)
         buf = self.buffers[index]
         count = math.prod(shape)
         if count * dtype.itemsize != len(buf):
@@ -371,13 +377,30 @@ def _recv_exactly(sock: socket.socket, size: int, deadline: float | None = None)
     return buf
 
 
+@dataclass
+class Budget:
+    """Bytes of array data still allowed across several frames (all of one submission's replies)."""
+
+    left: int
+
+
+def _checked_int(digits: str) -> int:
+    value = int(digits)
+    if not INT_MIN <= value <= INT_MAX:
+        raise ProtocolError("an integer outside the 64-bit range")
+    return value
+
+
 def recv(sock: socket.socket, limits: Limits, from_handle: Callable[[Handle], Any] | None = None,
-         deadline: float | None = None, to_tensor: Callable[[np.ndarray], Any] | None = None) -> Any:
+         deadline: float | None = None, budget: Budget | None = None,
+         to_tensor: Callable[[np.ndarray], Any] | None = None) -> Any:
     """Receive one frame and decode it. Raises EOFError, ProtocolError or socket.timeout.
 
     With a ``deadline`` (a time.monotonic() value) the whole frame must have arrived by then:
-    a sender that trickles bytes does not stretch it. ``to_tensor`` makes the tensors of
-    :class:`Tensor` arguments (the child's side only; by default a frame with one is refused).
+    a sender that trickles bytes does not stretch it. With a ``budget``, the frame's array data
+    is taken from it, and a frame over what is left is refused before anything is allocated.
+    ``to_tensor`` makes the tensors of :class:`Tensor` arguments (the child's side only; by
+    default a frame with one is refused).
     """
     header_len, count = _HEAD.unpack(_recv_exactly(sock, _HEAD.size, deadline))
     if header_len > limits.header_bytes:
@@ -388,8 +411,14 @@ def recv(sock: socket.socket, limits: Limits, from_handle: Callable[[Handle], An
     total = sum(sizes)
     if total > limits.buffer_bytes:
         raise TooLarge(f"{total / MiB:.0f} MiB of array data is over the {limits.buffer_bytes // MiB} MiB limit")
+    if budget is not None:
+        if total > budget.left:
+            raise TooLarge(f"{total / MiB:.0f} MiB of array data is over what is left of the submission's allowance")
+        budget.left -= total
     try:
-        tree = json.loads(_recv_exactly(sock, header_len, deadline))
+        tree = json.loads(_recv_exactly(sock, header_len, deadline), parse_int=_checked_int)
+    except ProtocolError:
+        raise
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"malformed header: {exc}") from None
     data = memoryview(_recv_exactly(sock, total, deadline))

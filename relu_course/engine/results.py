@@ -42,7 +42,12 @@ class ExerciseResult:
 
 @dataclass
 class SubmissionResult:
-    """The graded record of one notebook. ``error`` is set when nothing could be run."""
+    """The record of one notebook. ``error`` is set when nothing of it could be run.
+
+    ``graded``: the hidden tests gave it its score (a broken notebook's zero included); False
+    when it could not be graded at all (no known assignment, a broken solution). ``finished``:
+    False when grading was interrupted before this notebook was done (it has no score then).
+    """
 
     notebook: str
     assignment: str | None
@@ -51,6 +56,8 @@ class SubmissionResult:
     error: str | None = None
     fences: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    graded: bool = True
+    finished: bool = True
 
     @property
     def score(self) -> float:
