@@ -222,6 +222,7 @@ def draw_configurations(ax: Any, runs: dict[str, list[str]]) -> None:
                   fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("share of runs (%)")
+    ax.set_ylabel("configuration of the two neurons")
     ax.set_xlim(0, 112)
     ax.legend(fontsize=8, loc="lower right")
 
@@ -248,9 +249,12 @@ def draw_layers(x: Any, layers: dict, state: dict) -> Any:
     axes[3].plot(x, out[:, 0], "k", linewidth=2, label="output")
     titles = ["1. hidden: two straight lines", "2. ReLU: cut each at zero", "3. out: weigh them and add",
               f"4. the fit (MSE on the plot: {np.mean((out[:, 0] - x ** 2) ** 2):.2g})"]
-    for ax, title in zip(axes, titles):
+    ylabels = ["pre-activation $w_i x + b_i$", "activation relu($w_i x + b_i$)", "output layer: terms and sum",
+               "output $\\hat y$"]
+    for ax, title, ylabel in zip(axes, titles, ylabels):
         ax.axhline(0, color="gray", linewidth=0.5)
         ax.set_title(title, fontsize=10)
+        ax.set_ylabel(ylabel)
         ax.set_xlabel("$x$")
         ax.legend(fontsize=7, loc="upper center")
     fig.tight_layout()
@@ -282,6 +286,7 @@ def draw_v(ax: Any, left_hinge: float, right_hinge: float, left_weight: float, r
     ax.set_xlim(LOW, HIGH)
     ax.set_ylim(-0.3, 1.3)
     ax.set_xlabel("$x$")
+    ax.set_ylabel("output $\\hat y$")
     ax.legend(fontsize=8, loc="upper center")
 
 
