@@ -35,7 +35,7 @@ def as_data(value: Any) -> Any:
         return value.detach().cpu().numpy()
     if isinstance(value, dict):
         return {k: as_data(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if type(value) in (list, tuple):
         return type(value)(as_data(v) for v in value)
     return value
 
