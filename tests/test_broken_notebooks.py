@@ -78,7 +78,7 @@ def test_cli_full_marks_and_json(tmp_path):
     proc = relu_course("grade", "solutions/01_activations.ipynb", "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "total: 38/38" in proc.stdout
-    data = json.loads(out.read_text())
+    [data] = json.loads(out.read_text())  # always a list, one record per notebook
     assert data["assignment"] == A and data["score"] == data["max_score"] == 38
     assert [e["name"] for e in data["exercises"]][:2] == ["collapse_linear", "sigmoid"]
 

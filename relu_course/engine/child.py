@@ -295,8 +295,26 @@ def make_shell() -> Any:
     return shell
 
 
+def exit_when_the_grader_goes(sock: socket.socket) -> None:
+    """A thread that ends the child when the grader's end of its channel closes, whatever the
+    student's code is doing (a sleeping cell would otherwise outlive a grader that died)."""
+    import select
+    import threading
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLRDHUP)
+        while True:
+            for _fd, events in poller.poll():
+                if events & (select.POLLRDHUP | select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                    os._exit(0)
+
+    threading.Thread(target=watch, name="grader-watch", daemon=True).start()
+
+
 def main(sock: socket.socket, shell: Any, limits: protocol.Limits, output_cap: int) -> None:
     """Entry point in the forked child, after the fences are up. Never returns."""
+    exit_when_the_grader_goes(sock)
     child = Child(sock, shell, limits, output_cap)
     sys.stdout = sys.stderr = child.out
     signal.signal(signal.SIGALRM, _on_alarm)

@@ -81,7 +81,7 @@ def become_init() -> None:
         return
     pid = os.fork()
     if pid == 0:
-        _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+        _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)  # the worker dies with the process the grader started
         return
     _pid, status = os.waitpid(pid, 0)
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)

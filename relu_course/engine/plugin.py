@@ -13,7 +13,7 @@ import types
 import pytest
 
 from ..notebook import Cell
-from ..testing import MARK, exercise
+from ..testing import MARK
 from .client import Worker
 from .faults import SubmissionFault
 from .proxy import Student
@@ -32,12 +32,10 @@ TEST_KEY = pytest.StashKey[tuple[str, str]]()
 class GradingPlugin:
     """Holds the batch, hands fixtures to the tests and records their outcomes."""
 
-    def __init__(self, worker: Worker | None, batch: dict[str, list[Cell]], reference_loader=None,
-                 public_checks: list | None = None):
+    def __init__(self, worker: Worker | None, batch: dict[str, list[Cell]], reference_loader=None):
         self.worker = worker
         self.batch = batch
         self.reference_loader = reference_loader
-        self.public_checks = public_checks
         self.sandboxes: dict[str, Sandbox] = {}
         self.tests: dict[tuple[str, str], float] = {}  # (exercise, test function) -> points
         self.outcomes: dict[str, dict[tuple[str, str], TestResult]] = {key: {} for key in batch}
@@ -55,10 +53,6 @@ class GradingPlugin:
         config.addinivalue_line("markers", f"{MARK}(name, points): the exercise a hidden test grades")
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        if "public_check" in metafunc.fixturenames:
-            metafunc.parametrize("public_check", [
-                pytest.param(c, marks=exercise(c.exercise, 1, unit=c.name), id=f"{c.exercise}-{i}")
-                for i, c in enumerate(self.public_checks or [])])
         if "submission_key" in metafunc.fixturenames:
             keys = list(self.batch)
             metafunc.parametrize("submission_key", keys, ids=[f"s{i}" for i in range(len(keys))], scope="session")
@@ -147,7 +141,7 @@ def fixtures(batch: GradingPlugin) -> types.ModuleType:
 def test_key(item: pytest.Item) -> tuple[str, str]:
     """(exercise, unit): what carries points; all its cases must pass.
 
-    The unit is the test function, unless the mark names one (a public check, say).
+    The unit is the test function, unless the mark names a smaller one.
     """
     mark = item.get_closest_marker(MARK)
     if mark is None:

@@ -1,8 +1,7 @@
 """Grading a batch of notebooks: read each, run a suite of tests on it, build the records.
 
-A :class:`Suite` says what a session runs: the hidden tests with the reference solution
-(``relu-course grade``) or the public checks (``relu-course check``); the rest is one code
-path. Every submission gets a record, whatever it contains: an unreadable notebook gets
+A :class:`Suite` says what a session runs: an assignment's hidden tests, with its reference
+solution. Every submission gets a record, whatever it contains: an unreadable notebook gets
 zero for each exercise with the reason; the rest of the batch is graded as usual.
 """
 from __future__ import annotations
@@ -62,8 +61,7 @@ class Suite:
     ``expected``: assignment -> the order of its other cells, compared with a submission's;
     ``tests``: assignment -> pytest module;
     ``reference``: assignment -> the reference namespace, or None; ``protected``: paths
-    no child may read; ``public_checks``: assignment -> public checks to parametrize;
-    ``broken``: assignment -> why it cannot be graded (its solution cannot be read).
+    no child may read; ``broken``: assignment -> why it cannot be graded (its solution cannot be read).
     """
 
     known: dict[str, list[str]]
@@ -72,7 +70,6 @@ class Suite:
     expected: dict[str, list[str]] = field(default_factory=dict)
     reference: Callable[[str], Any] | None = None
     protected: tuple[Path, ...] = ()
-    public_checks: Callable[[str], list] | None = None
     broken: dict[str, str] = field(default_factory=dict)
 
 
@@ -162,8 +159,7 @@ def _session(suite: Suite, assignment: str, batch: dict[str, list[Cell]], worker
     if not tests.is_file():
         raise GradingError(f"no tests for {assignment}: {tests} is missing")
     reference = (lambda: suite.reference(assignment)) if suite.reference else None
-    checks = suite.public_checks(assignment) if suite.public_checks else None
-    plugin = GradingPlugin(worker, batch, reference, checks)
+    plugin = GradingPlugin(worker, batch, reference)
     with tempfile.TemporaryDirectory(prefix="relu-course-pytest-") as tmp:
         ini = Path(tmp, "pytest.ini")
         ini.write_text("[pytest]\n")
@@ -224,7 +220,7 @@ def grade_submissions(submissions: list[Submission], course: Course | None, limi
         # only their records come back
         _forked = ([submissions[i::jobs] for i in range(jobs)], suite, limits)
         try:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"), initializer=_ignore_sigint) as pool:
                 futures = [pool.submit(_grade_forked_chunk, i) for i in range(jobs)]
                 try:
                     parts = [f.result() for f in futures]
@@ -271,12 +267,22 @@ def _not_finished(sub: Submission) -> SubmissionResult:
 _forked: tuple | None = None
 
 
+def _ignore_sigint() -> None:
+    """A grading process heeds SIGINT only while it grades (an idle one would print a traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _grade_forked_chunk(index: int) -> list["_Keyed"]:
     import signal
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    chunks, suite, limits = _forked
-    return _grade_chunk(chunks[index], suite, limits)
+    try:
+        chunks, suite, limits = _forked
+        return _grade_chunk(chunks[index], suite, limits)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass

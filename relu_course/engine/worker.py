@@ -242,6 +242,8 @@ def main() -> None:
     finally:
         if spare is not None:
             drop(spare, reaper)
+        for pid in reaper.wanted:  # children the grader did not stop (it was interrupted, or died)
+            kill(pid)
 
 
 if __name__ == "__main__":
