@@ -2,12 +2,16 @@
 
 :func:`animate` is the one way the course makes an animation: it draws each frame with a
 function of the frame's data, writes a GIF with matplotlib's PillowWriter, and returns an
-object Jupyter shows inline.
+object Jupyter shows inline. :func:`animate_training` builds on it to show a fit of a curve
+as it is trained, one frame per snapshot.
 """
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
+
+import numpy as np
 
 #: frames per second of every animation unless a notebook says otherwise
 FPS = 8
@@ -37,24 +41,70 @@ def animate(draw: Callable[[Any, Any], None], frames: Sequence[Any], path: Path 
     Raises ValueError for an empty ``frames``.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation, PillowWriter
+    from matplotlib.animation import PillowWriter
 
     frames = list(frames)
     if not frames:
         raise ValueError("an animation needs at least one frame")
     fig, ax = plt.subplots(figsize=figsize)
-
-    def update(frame: Any) -> list:
-        ax.clear()
-        draw(ax, frame)
-        return []
-
+    writer = PillowWriter(fps=fps)
     try:
-        animation = FuncAnimation(fig, update, frames=frames, init_func=lambda: [], blit=False, cache_frame_data=False)
-        animation.save(str(path), writer=PillowWriter(fps=fps), dpi=dpi)
+        # the writer directly, not FuncAnimation.save, which draws every frame twice
+        with writer.saving(fig, str(path), dpi):
+            for frame in frames:
+                ax.clear()
+                draw(ax, frame)
+                writer.grab_frame()
     finally:
         plt.close(fig)
     return GIF(path)
+
+
+def animate_training(x: Any, target: Any, fits: Sequence[Any], path: Path | str | None = None, *,
+                     steps: Sequence[int] | None = None, marks: Sequence[Any] | None = None, title: str = "",
+                     ylim: tuple[float, float] | None = None, fps: int = FPS,
+                     figsize: tuple[float, float] = (5.0, 3.5), dpi: int = 80) -> GIF:
+    """A GIF of a fit being trained: frame k draws ``target`` (grey) and ``fits[k]`` over ``x``.
+
+    ``x`` and ``target`` are 1-d arrays of one length, ``fits`` a sequence of arrays of that
+    length (one per frame). ``steps`` gives each frame's training step, ``marks`` each frame's
+    x positions to mark on the fit (such as the hinges); both have one entry per frame. Each
+    frame's title names the step and the mean squared error of the fit against ``target``
+    over ``x``, computed here. The y-limits are those of ``ylim``, else fixed to hold the
+    target and every fit. Writes to ``path`` (default: a new temporary file).
+    Raises ValueError for no frames or lengths that do not match.
+    """
+    x, target = np.asarray(x, dtype=float), np.asarray(target, dtype=float)
+    fits = [np.asarray(f, dtype=float).reshape(-1) for f in fits]
+    if not fits:
+        raise ValueError("an animation needs at least one frame")
+    if x.ndim != 1 or target.shape != x.shape:
+        raise ValueError(f"x and target must be 1-d of one length, got shapes {x.shape} and {target.shape}")
+    if any(f.shape != x.shape for f in fits):
+        raise ValueError(f"every fit must have x's length {len(x)}")
+    for name, values in (("steps", steps), ("marks", marks)):
+        if values is not None and len(values) != len(fits):
+            raise ValueError(f"{name} has {len(values)} entries for {len(fits)} frames")
+    if ylim is None:
+        low, high = min(target.min(), *(f.min() for f in fits)), max(target.max(), *(f.max() for f in fits))
+        ylim = (low - 0.08 * (high - low or 1.0), high + 0.08 * (high - low or 1.0))
+    if path is None:
+        with tempfile.NamedTemporaryFile(prefix="relu-course-", suffix=".gif", delete=False) as file:
+            path = file.name
+
+    def draw(ax: Any, k: int) -> None:
+        ax.plot(x, target, color="gray", linewidth=4, alpha=0.5, label="target")
+        ax.plot(x, fits[k], color="C0", linewidth=2, label="fit")
+        if marks is not None and len(marks[k]):
+            at = np.asarray(marks[k], dtype=float)
+            ax.plot(at, np.interp(at, x, fits[k]), "o", color="crimson", markersize=6)
+        step = f"step {steps[k]}: " if steps is not None else ""
+        ax.set_title(f"{title}\n{step}MSE {np.mean((fits[k] - target) ** 2):.4g}".strip(), fontsize=10)
+        ax.set_xlim(x[0], x[-1])
+        ax.set_ylim(*ylim)
+        ax.legend(loc="upper center", fontsize=8)
+
+    return animate(draw, range(len(fits)), path, fps=fps, figsize=figsize, dpi=dpi)
 
 
 class Slider:

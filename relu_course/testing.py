@@ -1,8 +1,8 @@
 """What a hidden-test (or public-check) author needs, in one place.
 
 Exercise marks, assertions with one-line messages, the call arguments (:class:`Call`,
-:class:`View`), the faults a call into a submission can end in, and the limits it runs
-under. Each assertion raises ``AssertionError`` whose first line is the reason shown to
+:class:`View`, :class:`Tensor`), the faults a call into a submission can end in, and the
+limits it runs under. Each assertion raises ``AssertionError`` whose first line is the reason shown to
 the student, naming the input (``describe``), what came back and what was expected.
 """
 from __future__ import annotations
@@ -15,15 +15,15 @@ import numpy as np
 from .engine.faults import (BadResult, NotDefined, StudentCrash, StudentError, StudentTimeout,  # noqa: F401
                             SubmissionFault)
 from .engine.limits import SandboxLimits  # noqa: F401
-from .engine.observe import call_locally  # noqa: F401
-from .engine.protocol import View
+from .engine.observe import call_locally, describe_error  # noqa: F401
+from .engine.protocol import Tensor, View
 from .engine.proxy import Call  # noqa: F401
 from .engine.records import CallRecord  # noqa: F401
 
 __all__ = ["MARK", "BadResult", "Call", "CallRecord", "NotDefined", "SandboxLimits", "StudentCrash", "StudentError",
-           "StudentTimeout", "SubmissionFault", "View", "assert_close", "assert_floating_array", "assert_no_warnings",
-           "assert_not_mutated", "assert_raises", "call_locally", "describe", "exercise", "expected", "graded",
-           "kind_of", "local", "records", "tolerances"]
+           "StudentTimeout", "SubmissionFault", "Tensor", "View", "assert_close", "assert_floating_array",
+           "assert_no_warnings", "assert_not_mutated", "assert_raises", "call_locally", "describe", "describe_error",
+           "exercise", "expected", "graded", "kind_of", "local", "records", "tolerances"]
 
 #: the pytest mark that ties a test to an exercise and its points
 MARK = "exercise"
@@ -65,6 +65,8 @@ def describe(x: Any, limit: int = 60) -> str:
         return f"an array of shape {x.shape} and dtype {x.dtype}{layout}"
     if isinstance(x, View):
         return describe(x.resolve())
+    if isinstance(x, Tensor):
+        return f"a {x.array.dtype} tensor of shape {tuple(x.array.shape)}"
     text = repr(x)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -127,8 +129,9 @@ def assert_not_mutated(mutated: list[int], call: CallText) -> None:
 
 
 def local(value: Any) -> Any:
-    """An argument as the trusted side uses it (a :class:`View` becomes the real view)."""
-    return value.resolve() if isinstance(value, View) else value
+    """An argument as the trusted side uses it (a :class:`View` becomes the real view, a
+    :class:`Tensor` a torch tensor)."""
+    return value.resolve() if isinstance(value, (View, Tensor)) else value
 
 
 def tolerances(x: Any) -> dict[str, float]:

@@ -258,6 +258,12 @@ class LocalFunctions:
         """``numpy.<name>``, as the sandbox proxy's ``numpy`` gives it."""
         return getattr(np, name)
 
+    def tensor(self, array: Any) -> Any:
+        """``array`` as a torch tensor (a copy), as the sandbox proxy's ``tensor`` hands it over."""
+        import torch
+
+        return torch.from_numpy(np.array(array))
+
     def __getattr__(self, name: str) -> LocalFunction:
         if name.startswith("_"):
             raise AttributeError(name)

@@ -4,13 +4,14 @@ A message is a tree of plain values: None, bool, int, float, complex, str, lists
 tuples, dicts with str keys (an OrderedDict, such as a torch ``state_dict()``, arrives as a
 plain dict in the same order), numpy arrays and scalars of numeric dtypes (torch tensors
 are sent as arrays). Anything else is replaced by a :class:`Handle` naming an object
-that stays on the sending side. Nothing is ever pickled.
+that stays on the sending side. Nothing is ever pickled. The grader may wrap an array in
+:class:`Tensor` so that the child receives it as a torch tensor; the grader never receives one.
 
 In the JSON header, None, bool, int, float (NaN and infinities included), str and
 lists are themselves; every other value is an object with one key naming its kind:
 ``{"t": [...]}`` a tuple, ``{"d": {...}}`` a dict, ``{"a": [buffer, dtype, shape, order]}``
 an array, ``{"g": [...]}`` a numpy scalar, ``{"c": [re, im]}``, ``{"h": [id, type, summary]}``
-a handle, ``{"v": [base, index]}`` a view.
+a handle, ``{"v": [base, index]}`` a view, ``{"p": array}`` an array to be received as a tensor.
 
 Frame layout (all integers little-endian):
     u32 header length, u32 buffer count, u64 length of each buffer,
@@ -80,6 +81,24 @@ class View:
     def resolve(self) -> np.ndarray:
         """The view itself, as the receiver will see it."""
         return self.base.T if self.index == "T" else self.base[self.index]
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """An argument the child receives as a torch tensor of ``array``'s dtype, shape and values.
+
+    Student code written for torch (``net(x)``, ``train(net, x, y, ...)``) needs tensors; the
+    wire carries the array, and the child's decoder makes the tensor. A frame that carries
+    one to the grader is malformed.
+    """
+
+    array: np.ndarray
+
+    def resolve(self) -> Any:
+        """The tensor itself, as the receiver will see it (a copy of the array)."""
+        import torch
+
+        return torch.from_numpy(np.array(self.array))
 
 
 _DTYPE = re.compile(r"^[<>|=]?[biufc][0-9]{1,2}$")
@@ -181,6 +200,8 @@ class Encoder:
             return {"h": [value.ident, value.type_name, value.summary]}
         if cls is View:
             return {"v": [self.encode(value.base, depth + 1), _encode_index(value.index)]}
+        if cls is Tensor:
+            return {"p": self.encode(np.asarray(value.array), depth + 1)}
         if isinstance(value, np.generic) and cls.__module__ == "numpy":
             descr = _wire_dtype(value.dtype)
             if descr is not None:
@@ -212,14 +233,17 @@ class Decoder:
     """Rebuilds values from a header tree and received buffers.
 
     Arrays come back writable and owning their memory. ``from_handle(h)`` maps a
-    received handle to a local object (default: keep the :class:`Handle`).
+    received handle to a local object (default: keep the :class:`Handle`);
+    ``to_tensor(array)`` makes the tensor of a :class:`Tensor` (default: refuse one).
     """
 
     def __init__(self, buffers: list[memoryview], limits: Limits,
-                 from_handle: Callable[[Handle], Any] | None = None):
+                 from_handle: Callable[[Handle], Any] | None = None,
+                 to_tensor: Callable[[np.ndarray], Any] | None = None):
         self.buffers = buffers
         self.limits = limits
         self.from_handle = from_handle
+        self.to_tensor = to_tensor
         self.used: set[int] = set()
 
     def _array(self, body: Any) -> np.ndarray:
@@ -275,6 +299,13 @@ class Decoder:
                 if body[1] == "T":
                     return base.T
                 return base[tuple(slice(*map(_opt_int, s)) for s in body[1])]
+            if tag == "p":
+                if self.to_tensor is None:
+                    raise ProtocolError("a tensor cannot be received here")
+                array = self.decode(body, depth + 1)
+                if type(array) is not np.ndarray:
+                    raise ValueError("a tensor of something other than an array")
+                return self.to_tensor(array)
         except (IndexError, KeyError, TypeError, ValueError) as exc:
             raise ProtocolError(f"malformed value: {exc}") from None
         raise ProtocolError(f"unknown tag {tag!r}")
@@ -361,12 +392,15 @@ def _checked_int(digits: str) -> int:
 
 
 def recv(sock: socket.socket, limits: Limits, from_handle: Callable[[Handle], Any] | None = None,
-         deadline: float | None = None, budget: Budget | None = None) -> Any:
+         deadline: float | None = None, budget: Budget | None = None,
+         to_tensor: Callable[[np.ndarray], Any] | None = None) -> Any:
     """Receive one frame and decode it. Raises EOFError, ProtocolError or socket.timeout.
 
     With a ``deadline`` (a time.monotonic() value) the whole frame must have arrived by then:
     a sender that trickles bytes does not stretch it. With a ``budget``, the frame's array data
     is taken from it, and a frame over what is left is refused before anything is allocated.
+    ``to_tensor`` makes the tensors of :class:`Tensor` arguments (the child's side only; by
+    default a frame with one is refused).
     """
     header_len, count = _HEAD.unpack(_recv_exactly(sock, _HEAD.size, deadline))
     if header_len > limits.header_bytes:
@@ -390,4 +424,4 @@ def recv(sock: socket.socket, limits: Limits, from_handle: Callable[[Handle], An
     data = memoryview(_recv_exactly(sock, total, deadline))
     offsets = [0, *itertools.accumulate(sizes)]
     buffers = [data[start:end] for start, end in zip(offsets, offsets[1:])]
-    return Decoder(buffers, limits, from_handle).decode(tree)
+    return Decoder(buffers, limits, from_handle, to_tensor).decode(tree)

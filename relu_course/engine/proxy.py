@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .faults import StudentCrash
-from .protocol import Handle
+from .protocol import Handle, Tensor
 from .records import CallRecord
 
 #: the sandbox a proxy talks to (engine.sandbox.Sandbox); typed loosely so that this module
@@ -94,13 +96,15 @@ class RemoteFunction:
     def record(self, *args: Any, **kwargs: Any) -> CallRecord:
         return self.sandbox.call(self.name, args, kwargs)
 
-    def many(self, calls: list[Call], stop_on_error: bool = True) -> list[CallRecord]:
+    def many(self, calls: list[Call], stop_on_error: bool = True, seconds: float | None = None) -> list[CallRecord]:
         """Several calls in one round trip to the child; one record each, in order.
 
         By default the calls stop at the first one that raises; the records after it carry
-        that same fault (a test reports the first failure anyway).
+        that same fault (a test reports the first failure anyway). ``seconds`` is each
+        call's time limit (default: the sandbox's call limit).
         """
-        return self.sandbox.call_many(self.name, [(c.args, c.kwargs) for c in calls], stop_on_error=stop_on_error)
+        return self.sandbox.call_many(self.name, [(c.args, c.kwargs) for c in calls], stop_on_error=stop_on_error,
+                                      seconds=seconds)
 
     def __repr__(self) -> str:
         return f"<student's {self.name}>"
@@ -125,3 +129,7 @@ class Student:
         """``numpy.<name>`` made in the submission's process, to pass to its functions
         (a function cannot cross the boundary): ``student.f(student.numpy("sin"))``."""
         return self._sandbox.numpy(name)
+
+    def tensor(self, array: Any) -> Tensor:
+        """``array`` as an argument the submission receives as a torch tensor: ``net(student.tensor(x))``."""
+        return Tensor(np.asarray(array))

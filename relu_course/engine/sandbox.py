@@ -185,19 +185,21 @@ class Sandbox:
         return self.call_many(target, [(tuple(args), dict(kwargs or {}))], attr)[0]
 
     def call_many(self, target: str | Handle, calls: list[tuple[tuple, dict]],
-                  attr: str | None = None, stop_on_error: bool = False) -> list[CallRecord]:
+                  attr: str | None = None, stop_on_error: bool = False,
+                  seconds: float | None = None) -> list[CallRecord]:
         """Make several calls in one round trip; each gets its own record and time limit.
 
-        A call that raises gives a record whose ``value`` re-raises; with ``stop_on_error``
-        the calls after it are not made and their records carry the same fault. A call that
-        times out or kills the child marks the function: later calls to it fail at once.
+        The limit is ``seconds`` per call, by default the sandbox's ``call_seconds``. A call
+        that raises gives a record whose ``value`` re-raises; with ``stop_on_error`` the calls
+        after it are not made and their records carry the same fault. A call that times out
+        or kills the child marks the function: later calls to it fail at once.
         """
         name = target if isinstance(target, str) else f"{target.type_name} object"
         label = f"{name}.{attr}" if attr else name
         if isinstance(target, str) and target in self.poisoned:
             raise self.poisoned[target]
         self.ensure_started()
-        seconds = self.limits.call_seconds
+        seconds = self.limits.call_seconds if seconds is None else seconds
         request = {"op": "call", "target": target, "calls": [[list(a), dict(k)] if k else [list(a)] for a, k in calls],
                    "seconds": seconds, "stop_on_error": stop_on_error}
         if attr:
