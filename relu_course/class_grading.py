@@ -36,7 +36,7 @@ Grader = Callable[[Iterator[list[Submission]]], Iterator[tuple[list[Submission],
 BATCH = 8
 
 
-def tests_hash(course: Course, assignment: str) -> str:
+def hidden_tests_hash(course: Course, assignment: str) -> str:
     """The hash of what a grade of ``assignment`` depends on besides the notebook: its hidden
     tests and the solution they compare with."""
     digest = hashlib.sha256()
@@ -81,19 +81,21 @@ def _progress(total: int, enabled: bool | None):
 
 
 def grade_class(todo: list[ClassSubmission], grader: Grader, book: ClassGradebook, tests: dict[str, str],
-                jobs: int = 1, progress: bool | None = None) -> RunReport:
+                jobs: int = 1, progress: bool | None = None, force: bool = False) -> RunReport:
     """Grade ``todo`` with ``grader`` into ``book``; ``tests``: assignment -> tests hash.
 
-    Each batch is claimed just before the grader takes it (what another grader holds is
-    skipped) and stored, claims released, as soon as its records come back.
+    Each batch is claimed just before the grader takes it and stored, claims released, as
+    soon as its records come back. What another grader holds is skipped, and so is what
+    another grader finished meanwhile (unless ``force``).
     """
     report = RunReport()
     items = {s.key: s for s in todo}
 
     def claimed_batches() -> Iterator[list[Submission]]:
         for batch in batches_of(todo, jobs):
-            mine = book.claim(batch, tests)
-            report.taken += [s for s in batch if s not in mine]
+            got = book.claim(batch)
+            mine = got if force else book.unfinished(got, tests)
+            report.taken += [s for s in batch if s not in got]
             bar.update(len(batch) - len(mine))
             if mine:
                 yield [Submission(s.path, s.assignment, key=s.key) for s in mine]

@@ -6,6 +6,7 @@ median, out of), a line of totals, then one line per submission that could not b
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 
 from .class_grading import RunReport
 from .classroom import ClassSubmission, Problem
@@ -50,7 +51,8 @@ def summary(found: list[ClassSubmission], problems: list[Problem], report: RunRe
     students = len({s.student for s in found} | {p.student for p in problems if p.student})
     unable = [p.line() for p in problems]
     unable += [f"{g.student}/{g.assignment}: recorded as {_num(g.result.score)}/{_num(g.result.max_score)}: "
-               f"{g.result.error}" for key, g in sorted(grades.items()) if g.result.error]
+               f"{g.result.error.replace(g.result.notebook, Path(g.result.notebook).name)}"
+               for key, g in sorted(grades.items()) if g.result.error]
     unable += [f"{s.student}/{s.assignment}: being graded by another grader; not graded here"
                for s in found if (s.student, s.assignment) in taken]
     if not graded_now:

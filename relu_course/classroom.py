@@ -135,6 +135,9 @@ def find_submissions(course_dir: Path, assignments: list[str],
             problems.append(Problem(student.name[:40] + "…", "-",
                                     f"a student id longer than {MAX_STUDENT_ID} characters; skipped"))
             continue
+        if not student.name.isprintable():  # a newline or an escape breaks every report it reaches
+            problems.append(Problem(ascii(student.name), "-", "a student id with control characters; skipped"))
+            continue
         try:
             folders = _entries(Path(student.path))
         except OSError as exc:

@@ -256,12 +256,8 @@ class ClassGradebook:
         return found
 
     # -- claims ----------------------------------------------------------------------------
-    def claim(self, items: list[ClassSubmission], tests: dict[str, str]) -> list[ClassSubmission]:
-        """Claim ``items`` for this grader; return those it got and that still need grading.
-
-        ``tests``: assignment -> tests hash. An item another live grader holds is skipped, and
-        so is one that another grader finished meanwhile.
-        """
+    def claim(self, items: list[ClassSubmission]) -> list[ClassSubmission]:
+        """Claim ``items`` for this grader; return those it got (not those another live grader holds)."""
         if not items:
             return []
         now = _now()
@@ -269,14 +265,24 @@ class ClassGradebook:
             self.db.add_all([Claim(student_id=i.student, assignment=i.assignment, owner=self.owner, claimed_at=now)
                              for i in items])
             self.db.commit()
-            got = list(items)
+            return list(items)
         except IntegrityError:
             self.db.rollback()
-            got = [i for i in items if self._claim_one(i)]
-        stored = self.stored_hashes()
-        done = [i for i in got if stored.get((i.student, i.assignment)) == (i.sha256, tests[i.assignment])]
+            return [i for i in items if self._claim_one(i)]
+
+    def unfinished(self, items: list[ClassSubmission], tests: dict[str, str]) -> list[ClassSubmission]:
+        """Those of this grader's claimed ``items`` that no other grader finished meanwhile (the
+        others' claims are released). ``tests``: assignment -> tests hash."""
+        if not items:
+            return []
+        rows = self.db.execute(select(StoredGrade.student_id, StoredGrade.assignment, StoredGrade.notebook_sha256,
+                                      StoredGrade.tests_sha256)
+                               .where(StoredGrade.student_id.in_({i.student for i in items}))).all()
+        self.db.commit()
+        stored = {(s, a): (n, t) for s, a, n, t in rows}
+        done = [i for i in items if stored.get((i.student, i.assignment)) == (i.sha256, tests[i.assignment])]
         self.release_claims(done)
-        return [i for i in got if i not in done]
+        return [i for i in items if i not in done]
 
     def _claim_one(self, item: ClassSubmission) -> bool:
         key = {"student_id": item.student, "assignment": item.assignment}

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..class_grading import LocalGrader, default_jobs, grade_class, tests_hash, to_grade, uses_torch
+from ..class_grading import LocalGrader, default_jobs, grade_class, hidden_tests_hash, to_grade, uses_torch
 from ..class_summary import summary
 from ..classroom import find_submissions, gradebook_url
 from ..course import Course, CourseNotFound, find_course
@@ -64,13 +64,13 @@ def run(args: argparse.Namespace, class_dir: Path) -> int:
     try:
         with ClassGradebook(args.db or gradebook_url(class_dir)) as book:
             found, problems = find_submissions(class_dir, assignments, args.assignment)
-            tests = {a: tests_hash(course, a) for a in chosen}
+            tests = {a: hidden_tests_hash(course, a) for a in chosen}
             for assignment in chosen:
                 points = {ex: sum(t.values()) for ex, t in exercise_points(course, assignment).items()}
                 book.ensure_assignment(assignment, assignment, points)
             todo = to_grade(found, book.stored_hashes(), tests, args.force)
             grader = LocalGrader(course, limits, min(jobs, max(1, len(todo))), uses_torch(course, chosen))
-            report = grade_class(todo, grader, book, tests, jobs=grader.jobs)
+            report = grade_class(todo, grader, book, tests, jobs=grader.jobs, force=args.force)
             stored = book.graded()
     except GradebookError as exc:
         return fail(str(exc))
