@@ -54,7 +54,7 @@ def summary(found: list[ClassSubmission], problems: list[Problem], report: RunRe
                f"{g.result.error.replace(g.result.notebook, Path(g.result.notebook).name)}"
                for key, g in sorted(grades.items()) if g.result.error]
     unable += [f"{s.student}/{s.assignment}: being graded by another grader; not graded here"
-               for s in found if (s.student, s.assignment) in taken]
+               for s in found if (s.student, s.assignment) in taken - grades.keys()]
     if not graded_now:
         lines.append(f"{students} students; nothing to grade: all {len(grades)} graded submissions are up to date "
                      "(--force grades them again)")
