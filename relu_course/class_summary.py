@@ -53,9 +53,10 @@ def summary(found: list[ClassSubmission], problems: list[Problem], report: RunRe
     unable += [f"{g.student}/{g.assignment}: recorded as {_num(g.result.score)}/{_num(g.result.max_score)}: "
                f"{g.result.error.replace(g.result.notebook, Path(g.result.notebook).name)}"
                for key, g in sorted(grades.items()) if g.result.error]
+    elsewhere = taken - grades.keys()
     unable += [f"{s.student}/{s.assignment}: being graded by another grader; not graded here"
-               for s in found if (s.student, s.assignment) in taken - grades.keys()]
-    if not graded_now:
+               for s in found if (s.student, s.assignment) in elsewhere]
+    if not graded_now and not elsewhere:
         lines.append(f"{students} students; nothing to grade: all {len(grades)} graded submissions are up to date "
                      "(--force grades them again)")
     else:
