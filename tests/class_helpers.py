@@ -4,8 +4,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -84,7 +86,7 @@ def slow(nb: dict, seconds: float) -> dict:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory):
+def postgres():
     """The URL of an empty PostgreSQL database: RELU_COURSE_TEST_POSTGRES (``.ci/run`` starts one),
     else a server started here if PostgreSQL is installed; skipped only where it is not."""
     import postgres_server
@@ -95,12 +97,13 @@ def postgres(tmp_path_factory):
         return
     if postgres_server.bindir() is None:
         pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql; .ci/run installs it)")
-    folder = tmp_path_factory.mktemp("postgres")
+    folder = Path(tempfile.mkdtemp(prefix="relu-course-postgres-"))  # pytest's own is closed to the server's user
     os.chmod(folder, 0o755)
     try:
         yield postgres_server.start(folder)
     finally:
         postgres_server.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def fresh_database(url: str, name: str) -> str:
