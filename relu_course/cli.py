@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import build, check, grade
+from .commands import build, check, export, grade
 
-VERBS = (build, check, grade)
+VERBS = (build, check, grade, export)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -117,3 +117,19 @@ def fresh_database(url: str, name: str) -> str:
         db.execute(text(f'create database "{name}"'))
     engine.dispose()
     return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+_example: dict = {}
+
+
+@pytest.fixture(scope="session")
+def example_class(tmp_path_factory):
+    """The example class, generated and graded once for the whole session (read it, never change it):
+    (class directory, {(student, assignment): kind}, the grading run's output)."""
+    if not _example:
+        from relu_course.course import Course
+
+        root = tmp_path_factory.mktemp("example") / "demo_class"
+        kinds = make_class.generate(Course(REPO), root)
+        _example["value"] = (root, kinds, grade_class(root, "-j", "2"))
+    return _example["value"]
