@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import build, check, export, grade
+from .commands import build, check, export, feedback, grade
 
-VERBS = (build, check, grade, export)
+VERBS = (build, check, grade, export, feedback)
 
 
 def parser() -> argparse.ArgumentParser:
