@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import build, check, export, feedback, grade
+from .commands import build, check, export, feedback, grade, release
 
-VERBS = (build, check, grade, export, feedback)
+VERBS = (build, check, grade, export, feedback, release)
 
 
 def parser() -> argparse.ArgumentParser:
