@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import build, check, export, feedback, grade, release
+from .commands import build, check, export, feedback, grade, gradescope_bundle, release
 
-VERBS = (build, check, grade, export, feedback, release)
+VERBS = (build, check, grade, export, feedback, gradescope_bundle, release)
 
 
 def parser() -> argparse.ArgumentParser:
