@@ -82,12 +82,27 @@ def wait_for(condition, seconds: float = 10.0) -> bool:
     return True
 
 
+def kinds(fences: list[str]) -> list[str]:
+    """The fences' names without their details ("separate uid (1900000000)" -> "separate uid")."""
+    return [f.split(" (")[0] for f in fences]
+
+
+def uid_of(fences: list[str]) -> str:
+    return next(f for f in fences if f.startswith("separate uid"))
+
+
 def test_worker_keeps_one_fenced_spare_and_leaves_no_process_behind(course):
     with Worker(SandboxLimits(), protected_paths(course), preload_torch=False) as worker:
         parent = worker.process.pid
 
         def spare_besides(*taken: int) -> int:
-            assert wait_for(lambda: len(processes_of(parent) - set(taken)) == 1), processes_of(parent)
+            """The one child of the worker besides ``taken``, once it has settled (a spare is made
+            by a first process that forks it and exits, and the spare comes back to the worker)."""
+            def settled() -> bool:
+                first = processes_of(parent) - set(taken)
+                time.sleep(0.2)
+                return len(first) == 1 and processes_of(parent) - set(taken) == first
+            assert wait_for(settled), processes_of(parent)
             [spare] = processes_of(parent) - set(taken)
             return spare
 
@@ -95,13 +110,15 @@ def test_worker_keeps_one_fenced_spare_and_leaves_no_process_behind(course):
         spare = spare_besides(spawned[0][0])
         spawned.append(worker.spawn())
         assert spawned[1][0] == spare and spawned[1][2] != spawned[0][2]  # the spare, in its own scratch directory
-        assert spawned[1][3] == spawned[0][3]  # fenced alike
+        assert kinds(spawned[1][3]) == kinds(spawned[0][3])  # fenced alike
+        if "separate uid" in kinds(spawned[0][3]):  # the child and the spare beside it never share a uid
+            assert uid_of(spawned[0][3]) != uid_of(spawned[1][3])
 
         dead = spare_besides(spawned[0][0], spawned[1][0])
         os.kill(dead, signal.SIGKILL)  # a spare that dies waiting is never handed out
         assert wait_for(lambda: not alive(dead))
         spawned.append(worker.spawn())
-        assert spawned[2][0] != dead and spawned[2][3] == spawned[0][3]
+        assert spawned[2][0] != dead and kinds(spawned[2][3]) == kinds(spawned[0][3])
 
         for pid, channel, _scratch, _fences in spawned:
             channel.close()

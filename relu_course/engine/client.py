@@ -6,7 +6,6 @@ starts a new one: the submission that did it has its record, the others go on.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import uids
+from .cleanup import remove_tree
 from .faults import WorkerError
 from .limits import SandboxLimits
 from .lines import LineReader, send_line
@@ -32,11 +33,13 @@ def clean_environment() -> dict[str, str]:
     return env
 
 
-def kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+def kill(pid: int) -> None:
+    """SIGKILL a child, its process group, and (where it is pid 1 of one) its pid namespace."""
+    for send in (os.kill, os.killpg):
+        try:
+            send(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 class Worker:
@@ -50,6 +53,11 @@ class Worker:
 
         self.limits = limits or SandboxLimits()
         self.readable = fences.readable_roots(list(protected))
+        self.hidden = fences.hidden_paths(list(protected), self.readable)
+        try:
+            self.uids = uids.acquire() if "separate uid" not in self.limits.disabled else None
+        except OSError:
+            self.uids = None
         self.startup_limit = startup_seconds
         self.preload_torch = preload_torch
         self.root = tempfile.mkdtemp(prefix="relu-course-")
@@ -96,7 +104,8 @@ class Worker:
 
     def spawn(self) -> tuple[int, socket.socket, str, list[str]]:
         """A fenced child. Returns its pid, our end of its channel, its scratch dir, its fences."""
-        request = {"op": "spawn", "limits": {**self.limits.for_child(), "readable": self.readable}}
+        request = {"op": "spawn", "limits": {**self.limits.for_child(), "readable": self.readable,
+                                             "hidden": self.hidden, "uid": self.uids and self.uids.uid}}
         for attempt in (1, 2):
             try:
                 reply = self._ask(request)
@@ -116,11 +125,11 @@ class Worker:
         return reply["pid"], ours, reply["scratch"], [str(f) for f in fences] if isinstance(fences, list) else []
 
     def reap(self, pid: int) -> dict:
-        """Kill a child's process group and return how it ended: {"code": N} or {"signal": N}.
+        """Kill a child and return how it ended: {"code": N} or {"signal": N}.
 
         ``{}`` if the worker itself died meanwhile (it is restarted on the next spawn).
         """
-        kill_group(pid)
+        kill(pid)
         try:
             return self._ask({"op": "wait", "pid": pid})["exit"]
         except (OSError, EOFError, ValueError, KeyError):
@@ -128,7 +137,7 @@ class Worker:
 
     def discard(self, pid: int) -> None:
         """Kill a child whose exit status nobody needs; the worker reaps it in passing."""
-        kill_group(pid)
+        kill(pid)
         try:
             send_line(self.control, {"op": "discard", "pid": pid})
         except OSError:
@@ -146,7 +155,9 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        shutil.rmtree(self.root, ignore_errors=True)
+        remove_tree(self.root)
+        if self.uids is not None:
+            self.uids.release()
 
     def __enter__(self) -> "Worker":
         return self

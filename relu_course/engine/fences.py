@@ -1,23 +1,29 @@
 """Fences put around a forked child before it runs any student code.
 
-Always: its own process group (set by the worker), a scratch working directory, a
-clean environment, closed file descriptors, and resource limits. Where the kernel
-allows, detected here and never assumed: user, network and mount namespaces, Landlock
-(:mod:`.landlock`) and a seccomp filter (:mod:`.seccomp`). ``apply`` returns the names
-of the fences that are active, for the result record; a fence that cannot be had is
+A child is made in two steps (see :mod:`.worker`): the first forked process calls
+:func:`enter`, which makes the namespaces, and forks the child, which calls :func:`apply`
+and becomes pid 1 of its own pid namespace. Always: its own session and process group, a
+scratch working directory, a clean environment, closed file descriptors, resource limits.
+Where the kernel allows, detected here and never assumed: mount, pid, IPC and network
+namespaces (made with a user namespace where the grader is not root), a private /proc, a
+bounded tmpfs for everything it writes, a uid of its own (where the grader is root),
+Landlock (:mod:`.landlock`) and a seccomp filter (:mod:`.seccomp`). ``apply`` returns the
+names of the fences that are active, for the result record; a fence that cannot be had is
 left out and grading goes on with the others.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import resource
+import signal
 import sys
 from pathlib import Path
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+from . import namespaces
+
 #: fences that can be switched off (for tests of degraded kernels, or to debug)
-OPTIONAL = ("namespaces", "landlock", "seccomp")
+OPTIONAL = ("user namespace", "mount namespace", "pid namespace", "ipc namespace", "network namespace",
+            "separate uid", "landlock", "seccomp")
 #: what of the system the child may read; of /etc only what libraries look up (no credentials)
 SYSTEM_ROOTS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/proc", "/sys", "/dev",
                 "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/fonts",
@@ -42,11 +48,11 @@ def _set_limit(which: int, value: int) -> None:
     resource.setrlimit(which, (value, value if which != resource.RLIMIT_CPU else value + 2))
 
 
-def close_fds(keep: tuple[int, ...], scratch: str) -> None:
-    """stdin from /dev/null, stdout and stderr to a file in scratch, every other fd closed."""
+def close_fds(keep: tuple[int, ...], log_dir: str) -> None:
+    """stdin from /dev/null, stdout and stderr to a file in ``log_dir``, every other fd closed."""
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
-    log = os.open(os.path.join(scratch, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    log = os.open(os.path.join(log_dir, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log, 1)
     os.dup2(log, 2)
     keep_all = sorted({0, 1, 2, *keep})
@@ -78,34 +84,78 @@ def readable_roots(protected: list[Path]) -> list[str]:
     return roots
 
 
-def unshare_namespaces() -> list[str]:
-    """New user, network and mount namespaces, each where the kernel allows. Returns those made."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    made = []
-    for flag, name in ((CLONE_NEWUSER, "user namespace"), (CLONE_NEWNET, "network namespace"),
-                       (CLONE_NEWNS, "mount namespace")):
-        if libc.unshare(flag) == 0:
-            made.append(name)
-    return made
+def hidden_paths(protected: list[Path], readable: list[str]) -> list[str]:
+    """The protected paths to cover in the child's mount namespace: those that exist and hold
+    no readable root (covering those would hide the Python the child runs on)."""
+    hidden = []
+    for path in (Path(p).resolve() for p in protected):
+        if path.exists() and not any(Path(r) == path or path in Path(r).parents for r in readable):
+            hidden.append(str(path))
+    return sorted(set(hidden))
 
 
-def apply(scratch: str, limits: dict, keep_fds: tuple[int, ...]) -> list[str]:
-    """Fence in the calling process (a freshly forked child). Returns the active fences.
+def python_is_public(readable: list[str]) -> bool:
+    """Whether another uid can reach every readable root without the mount namespace's help."""
+    return all(namespaces.closed_ancestor(r) is None for r in readable if os.path.exists(r))
 
-    ``limits`` holds the resource limits, ``readable`` (paths the child may read) and
-    ``disabled`` (names from OPTIONAL to leave off).
+
+def enter(limits: dict) -> list[str]:
+    """Step one, in the first forked process: make the namespaces. Returns those made.
+
+    The process that calls this forks the child next; the child is pid 1 of the new pid
+    namespace. Where the grader is not root, a user namespace comes first.
     """
-    import signal
+    disabled = set(limits.get("disabled", ()))
+    wanted = {name for name in OPTIONAL if name.endswith("namespace") and name not in disabled}
+    return namespaces.unshare(wanted, user=os.geteuid() != 0)
 
+
+def _switch_uid(uid: int) -> None:
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def apply(scratch: str, limits: dict, made: list[str], keep_fds: tuple[int, ...]) -> list[str]:
+    """Step two, in the child: fence in the calling process. Returns the active fences.
+
+    ``limits`` holds the resource limits, ``readable`` (paths the child may read), ``hidden``
+    (paths to cover), ``uid`` (where the grader is root: the uid to run as) and ``disabled``
+    (names from OPTIONAL to leave off). ``made`` is what :func:`enter` returned.
+    """
     from . import landlock, seccomp
 
-    active = ["process group"]
+    os.setsid()  # its own session and group, and no controlling terminal to type into
+    active = ["process group", *made]
     disabled = set(limits.get("disabled", ()))
-    os.chdir(scratch)
+    readable = limits.get("readable", [])
+    uid = limits.get("uid") if "separate uid" not in disabled else None
+    home, writable = scratch, [scratch, os.devnull]
+    if "mount namespace" in made:
+        try:
+            namespaces.make_private()
+            active += namespaces.mount_private(limits["scratch_bytes"], "pid namespace" in made)
+            home, writable = "/tmp", ["/tmp", *namespaces.SHARED_WRITABLE, os.devnull]
+            if namespaces.hide(limits.get("hidden", [])):
+                active.append("protected paths covered")
+            if namespaces.reveal(readable):
+                active.append("closed directories covered")
+        except OSError:
+            pass
+    if "ipc namespace" in made and namespaces.close_ipc():
+        active.append("System V IPC closed")
+    if "mount namespace" not in made and uid is not None and not python_is_public(readable):
+        uid = None  # another uid could not load the Python it runs on
+    os.chdir(home)
+    if uid is not None:
+        _switch_uid(uid)
+        active.append(f"separate uid ({uid})")
+    if "user namespace" in made:
+        namespaces.drop_capabilities()
     os.environ.clear()
-    os.environ.update(SAFE_ENV, HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch)
+    os.environ.update(SAFE_ENV, HOME=home, TMPDIR=home, MPLCONFIGDIR=home)
     active.append("scratch directory")
-    close_fds(keep_fds, scratch)
+    close_fds(keep_fds, home)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversize write fails instead of killing
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _set_limit(resource.RLIMIT_AS, own_size() + limits["memory_bytes"])
@@ -114,12 +164,11 @@ def apply(scratch: str, limits: dict, keep_fds: tuple[int, ...]) -> list[str]:
     _set_limit(resource.RLIMIT_NOFILE, limits["open_files"])
     _set_limit(resource.RLIMIT_NPROC, limits["processes"])
     _set_limit(resource.RLIMIT_CORE, 0)
+    _set_limit(resource.RLIMIT_MSGQUEUE, 0)
     active.append("resource limits")
-    if "namespaces" not in disabled:
-        active += unshare_namespaces()
     if "landlock" not in disabled:
         try:  # after any mount, before seccomp (which forbids the calls Landlock needs)
-            active += landlock.restrict(limits.get("readable", []), [scratch, os.devnull])
+            active += landlock.restrict(readable, writable)
         except OSError:
             pass
     if "seccomp" not in disabled:

@@ -16,6 +16,7 @@ class SandboxLimits:
     memory_bytes: int = 3 * 1024 * MiB
     cpu_seconds: int = 120
     file_bytes: int = 64 * MiB
+    scratch_bytes: int = 64 * MiB  # everything the child writes, where a mount namespace bounds it
     open_files: int = 256
     processes: int = 64
     output_chars: int = 20_000

@@ -27,6 +27,7 @@ import math
 import re
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -321,11 +322,17 @@ def send(sock: socket.socket, value: Any, limits: Limits,
     send_parts(sock, pack(value, limits, to_handle))
 
 
-def _recv_exactly(sock: socket.socket, size: int) -> bytearray:
+def _recv_exactly(sock: socket.socket, size: int, deadline: float | None = None) -> bytearray:
+    """``size`` bytes; by ``deadline`` (time.monotonic()) however slowly they come, or socket.timeout."""
     buf = bytearray(size)
     view = memoryview(buf)
     got = 0
     while got < size:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("the reply did not arrive in time")
+            sock.settimeout(left)
         n = sock.recv_into(view[got:], size - got)
         if n == 0:
             raise EOFError("the other side closed the connection")
@@ -333,23 +340,27 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytearray:
     return buf
 
 
-def recv(sock: socket.socket, limits: Limits,
-         from_handle: Callable[[Handle], Any] | None = None) -> Any:
-    """Receive one frame and decode it. Raises EOFError, ProtocolError or socket.timeout."""
-    header_len, count = _HEAD.unpack(_recv_exactly(sock, _HEAD.size))
+def recv(sock: socket.socket, limits: Limits, from_handle: Callable[[Handle], Any] | None = None,
+         deadline: float | None = None) -> Any:
+    """Receive one frame and decode it. Raises EOFError, ProtocolError or socket.timeout.
+
+    With a ``deadline`` (a time.monotonic() value) the whole frame must have arrived by then:
+    a sender that trickles bytes does not stretch it.
+    """
+    header_len, count = _HEAD.unpack(_recv_exactly(sock, _HEAD.size, deadline))
     if header_len > limits.header_bytes:
         raise TooLarge(f"message header of {header_len} bytes is over the {limits.header_bytes} byte limit")
     if count > limits.buffers:
         raise TooLarge(f"{count} arrays in one message is over the limit of {limits.buffers}")
-    sizes = struct.unpack(f"<{count}Q", _recv_exactly(sock, 8 * count)) if count else ()
+    sizes = struct.unpack(f"<{count}Q", _recv_exactly(sock, 8 * count, deadline)) if count else ()
     total = sum(sizes)
     if total > limits.buffer_bytes:
         raise TooLarge(f"{total / MiB:.0f} MiB of array data is over the {limits.buffer_bytes // MiB} MiB limit")
     try:
-        tree = json.loads(_recv_exactly(sock, header_len))
+        tree = json.loads(_recv_exactly(sock, header_len, deadline))
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"malformed header: {exc}") from None
-    data = memoryview(_recv_exactly(sock, total))
+    data = memoryview(_recv_exactly(sock, total, deadline))
     offsets = [0, *itertools.accumulate(sizes)]
     buffers = [data[start:end] for start, end in zip(offsets, offsets[1:])]
     return Decoder(buffers, limits, from_handle).decode(tree)

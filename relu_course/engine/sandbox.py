@@ -7,7 +7,6 @@ kills the child is recorded, the child is replaced, and grading goes on without 
 from __future__ import annotations
 
 import functools
-import shutil
 import signal
 import socket
 import time
@@ -15,6 +14,7 @@ from typing import Any
 
 from ..notebook import Cell
 from . import protocol
+from .cleanup import remove_tree
 from .client import Worker
 from .faults import (CALL_TIMEOUT, NOT_DEFINED, RESULT_TOO_LARGE, BadResult, NotDefined, StudentCrash, StudentError,
                      StudentTimeout, SubmissionFault, fault_name)
@@ -124,16 +124,17 @@ class Sandbox:
         finally:
             self.sock = None
             status = self.worker.reap(pid)
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            remove_tree(self.scratch)
         return status
 
     def _exchange(self, request: dict, seconds: float, label: str) -> dict:
         """Send a request and wait for the reply, turning hangs and deaths into faults."""
         budget = min(seconds, self.remaining())
-        self.sock.settimeout(max(budget, 0.001))
+        deadline = time.monotonic() + max(budget, 0.001)
+        self.sock.settimeout(max(budget, 0.001))  # sendall: one limit for the whole message
         try:
             protocol.send(self.sock, request, self.limits.protocol, _handle_of)
-            return protocol.recv(self.sock, self.limits.protocol, self._remote)
+            return protocol.recv(self.sock, self.limits.protocol, self._remote, deadline)
         except (socket.timeout, TimeoutError):
             self._stop()
             if budget < seconds:
@@ -163,7 +164,7 @@ class Sandbox:
         self.sock.close()
         self.sock = None
         self.worker.discard(pid)
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        remove_tree(self.scratch)
 
     # -- calls ---------------------------------------------------------------------------
     def call(self, target: str | Handle, args: tuple = (), kwargs: dict | None = None,

@@ -21,7 +21,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -29,7 +28,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+from .cleanup import remove_tree
 from .lines import LineReader, send_line
+
+#: how long the worker waits for a killed child to be gone before it answers without its status
+WAIT_SECONDS = 5.0
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def warm_up(with_torch: bool) -> object:
@@ -78,66 +82,143 @@ class Spawned:
     limits: str  # the limits it was fenced with, as JSON
 
 
-def fork_child(control: socket.socket, limits: dict, shell: object) -> Spawned:
-    """Fork a child into its own process group and scratch directory, and fence it in."""
+def fork_child(control: socket.socket, limits: dict, shell: object, key: str) -> Spawned:
+    """Fork a fenced child in namespaces of its own, with its own scratch directory.
+
+    Two forks: the first process makes the namespaces and forks the child (pid 1 of the new
+    pid namespace), tells us its pid and exits; the child, orphaned, comes to this process
+    (a subreaper), which reaps it as its own.
+    """
     from . import fences
 
     scratch = tempfile.mkdtemp(prefix="child-", dir=os.getcwd())
+    if limits.get("uid") is not None:
+        os.chown(scratch, limits["uid"], limits["uid"])
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    pid = os.fork()
-    if pid == 0:  # the child: never returns to the worker's loop
+    relay_out, relay_in = os.pipe()
+    first = os.fork()
+    if first == 0:  # never returns to the worker's loop
         try:
-            os.setpgid(0, 0)
             control.close()
             ours.close()
-            active = fences.apply(scratch, limits, keep_fds=(theirs.fileno(),))
-            send_line(theirs, {"fences": active})
-            from . import child, protocol
+            os.close(relay_out)
+            made = fences.enter(limits)
+            pid = os.fork()
+            if pid == 0:
+                os.close(relay_in)
+                active = fences.apply(scratch, limits, made, keep_fds=(theirs.fileno(),))
+                send_line(theirs, {"fences": active})
+                from . import child, protocol
 
-            child.main(theirs, shell, protocol.Limits(**limits["protocol"]), limits["output_chars"])
-        except BaseException:  # noqa: BLE001
+                child.main(theirs, shell, protocol.Limits(**limits["protocol"]), limits["output_chars"])
+                os._exit(70)
+            os.write(relay_in, str(pid).encode())
+        except BaseException:  # noqa: BLE001 - a child that cannot be fenced never runs
             pass
-        os._exit(70)
-    try:
-        os.setpgid(pid, pid)  # also here, so that no kill of its group can come before the child's own call
-    except OSError:
-        pass
+        os._exit(0)
+    os.close(relay_in)
     theirs.close()
-    return Spawned(pid, ours, scratch, json.dumps(limits, sort_keys=True))
+    with os.fdopen(relay_out, "rb") as relay:
+        told = relay.read(32)
+    os.waitpid(first, 0)
+    if not told.isdigit():
+        ours.close()
+        remove_tree(scratch)
+        raise OSError("the child could not be made")
+    return Spawned(int(told), ours, scratch, key)
 
 
-def alive(pid: int) -> bool:
-    """Whether a child of ours is still running (a spare that died waiting is never handed out)."""
-    try:
-        return os.waitpid(pid, os.WNOHANG)[0] == 0
-    except ChildProcessError:
-        return False
+def with_uid(limits: dict, count: int) -> dict:
+    """The limits of the ``count``-th child: where the grader gave a uid, children take turns
+    between it and the next one, so that a child and the spare waiting beside it never share one."""
+    if limits.get("uid") is None:
+        return limits
+    return {**limits, "uid": limits["uid"] + count % 2}
 
 
-def drop(spare: Spawned, discarded: set[int]) -> None:
-    """Kill a spare nobody will use (one that already died is only reaped)."""
-    if alive(spare.pid):
+class Reaper:
+    """Reaps every child of the worker (a subreaper: escaped descendants come to it too) and
+    keeps the exit status of those the grader may still ask about."""
+
+    def __init__(self) -> None:
+        self.wanted: set[int] = set()
+        self.ended: dict[int, dict] = {}
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.wanted:
+                self.ended[pid] = exit_status(status)
+
+    def alive(self, pid: int) -> bool:
+        """Whether a child we keep is still running (a spare that died waiting is never handed out)."""
+        self.reap()
+        return pid not in self.ended
+
+    def wait(self, pid: int, seconds: float) -> dict | None:
+        """How a killed child ended; None if it is not gone within ``seconds`` (reaped later)."""
+        deadline = time.monotonic() + seconds
+        while self.alive(pid):
+            if time.monotonic() > deadline:
+                self.forget(pid)
+                return None
+            time.sleep(0.002)
+        status = self.ended[pid]
+        self.forget(pid)
+        return status
+
+    def forget(self, pid: int) -> None:
+        self.wanted.discard(pid)
+        self.ended.pop(pid, None)
+
+
+def kill(pid: int) -> None:
+    """SIGKILL a child and its process group (the whole pid namespace, where it is pid 1)."""
+    for send in (os.kill, os.killpg):
         try:
-            os.killpg(spare.pid, signal.SIGKILL)
+            send(pid, signal.SIGKILL)
         except OSError:
             pass
-        discarded.add(spare.pid)
+
+
+def drop(spare: Spawned, reaper: Reaper) -> None:
+    """Kill a spare nobody will use (one that already died is only reaped)."""
+    if reaper.alive(spare.pid):
+        kill(spare.pid)
+    reaper.forget(spare.pid)
     spare.channel.close()
-    shutil.rmtree(spare.scratch, ignore_errors=True)
+    remove_tree(spare.scratch)
 
 
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
+    import ctypes
+
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphaned children come back to us
     started = time.perf_counter()
     shell = warm_up(with_torch=sys.argv[2:3] != ["no-torch"])
     gc.freeze()  # children's collections then skip what they inherit, and leave its pages shared
     send_line(control, {"ready": True, "seconds": round(time.perf_counter() - started, 3)})
     requests = LineReader(control)
-    discarded: set[int] = set()
+    reaper = Reaper()
     spare: Spawned | None = None
+    forked = 0
+
+    def fork(limits: dict, key: str) -> Spawned:
+        nonlocal forked
+        made = fork_child(control, with_uid(limits, forked), shell, key)
+        forked += 1
+        reaper.wanted.add(made.pid)
+        return made
+
     try:
         while True:
-            discarded = {pid for pid in discarded if alive(pid)}  # reaps, without blocking, the children nobody waits for
+            reaper.reap()
             try:
                 request = requests.read()
             except EOFError:
@@ -145,23 +226,31 @@ def main() -> None:
             op = request.get("op")
             if op == "spawn":
                 limits = request["limits"]
-                if spare is not None and (spare.limits != json.dumps(limits, sort_keys=True) or not alive(spare.pid)):
-                    drop(spare, discarded)
+                key = json.dumps(limits, sort_keys=True)
+                if spare is not None and (spare.limits != key or not reaper.alive(spare.pid)):
+                    drop(spare, reaper)
                     spare = None
-                given = spare or fork_child(control, limits, shell)
+                try:
+                    given, spare = spare or fork(limits, key), None
+                except OSError as exc:
+                    send_line(control, {"error": f"no child could be made: {exc}"})
+                    continue
                 send_line(control, {"pid": given.pid, "scratch": given.scratch}, fds=(given.channel.fileno(),))
                 given.channel.close()
-                spare = fork_child(control, limits, shell)
+                try:
+                    spare = fork(limits, key)
+                except OSError:
+                    spare = None
             elif op == "wait":
-                _pid, status = os.waitpid(request["pid"], 0)
-                send_line(control, {"pid": request["pid"], "exit": exit_status(status)})
+                status = reaper.wait(request["pid"], WAIT_SECONDS)
+                send_line(control, {"pid": request["pid"], "exit": status or {}})
             elif op == "discard":
-                discarded.add(request["pid"])
+                reaper.forget(request["pid"])
             elif op == "stop":
                 return
     finally:
         if spare is not None:
-            drop(spare, discarded)
+            drop(spare, reaper)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,206 @@
+"""Linux namespaces for one submission, and the mounts that make them private.
+
+In the first forked process (before it forks the child that will be pid 1 of the new pid
+namespace) :func:`unshare` makes the namespaces the kernel allows: a user namespace where
+the grader is not root (it maps the caller's own ids, and gives the rights to make the
+others), then mount, pid, IPC and network namespaces. In the child, :func:`mount_private`
+mounts its own ``/proc`` (it sees no process but its own), a size-limited tmpfs on
+``/tmp`` that holds everything it may write, and ``/dev/shm``, ``/var/tmp`` and ``/run/lock``
+inside that tmpfs.
+:func:`hide` mounts empty read-only directories over paths the child must not see, and
+:func:`reveal` makes the Python installation reachable where a directory above it is
+closed to other users (``/root`` on these machines), without showing the rest of it.
+Everything here is detected, never assumed: each step that fails is left out.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import stat
+from pathlib import Path
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+CLONE_NEWPID, CLONE_NEWIPC = 0x20000000, 0x08000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+#: directories every user may write besides /tmp: in the child they live inside its bounded /tmp
+SHARED_WRITABLE = ("/dev/shm", "/var/tmp", "/run/lock")
+#: the namespaces made with the user namespace (or as root), by the name the record gives them
+NAMESPACES = ((CLONE_NEWNS, "mount namespace"), (CLONE_NEWPID, "pid namespace"),
+              (CLONE_NEWIPC, "ipc namespace"), (CLONE_NEWNET, "network namespace"))
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+
+
+def _unshare(flag: int) -> bool:
+    return _libc.unshare(flag) == 0
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    """mount(2); raises OSError."""
+    encode = (lambda s: s.encode() if s is not None else None)
+    if _libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def unshare(wanted: set[str], user: bool) -> list[str]:
+    """Make the namespaces named in ``wanted`` (names from NAMESPACES and "user namespace").
+
+    ``user``: make a user namespace first (needed where the caller is not root); it maps the
+    caller's uid and gid to themselves. Returns the names of the namespaces made.
+    """
+    made = []
+    if user and "user namespace" in wanted:
+        uid, gid = os.geteuid(), os.getegid()
+        if _unshare(CLONE_NEWUSER):
+            try:
+                _write("/proc/self/setgroups", "deny")
+                _write("/proc/self/uid_map", f"{uid} {uid} 1")
+                _write("/proc/self/gid_map", f"{gid} {gid} 1")
+                made.append("user namespace")
+            except OSError:
+                pass  # a user namespace without a map has no rights: the others will fail alike
+    for flag, name in NAMESPACES:
+        if name in wanted and _unshare(flag):
+            made.append(name)
+    return made
+
+
+def make_private() -> None:
+    """No mount made from here on propagates back to the grader's namespace."""
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+
+
+def mount_private(tmp_bytes: int, pid_namespace: bool) -> list[str]:
+    """Mount a private /proc (with a pid namespace), a bounded /tmp, and the other directories
+    every user may write (SHARED_WRITABLE) as directories inside that /tmp.
+
+    Returns the names of what was mounted. Call in the new mount namespace, before Landlock.
+    """
+    done = []
+    if pid_namespace:
+        try:
+            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            done.append("private /proc")
+        except OSError:
+            pass
+    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
+    done.append(f"bounded /tmp ({tmp_bytes >> 20} MiB)")
+    shared = []
+    for target in SHARED_WRITABLE:
+        inside = f"/tmp/.{target.strip('/').replace('/', '-')}"
+        os.mkdir(inside, 0o1777)
+        os.chmod(inside, 0o1777)
+        try:
+            mount(inside, target, None, MS_BIND)
+            shared.append(target)
+        except OSError:
+            continue
+    if shared:
+        done.append(f"private {', '.join(shared)}")
+    return done
+
+
+def hide(paths: list[str]) -> list[str]:
+    """Mount an empty read-only tmpfs over each directory (an empty file over each file) in ``paths``.
+
+    Returns the paths hidden; one that does not exist or cannot be covered is skipped.
+    """
+    hidden = []
+    for path in paths:
+        try:
+            if os.path.isdir(path):
+                mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=0555")
+            elif os.path.exists(path):
+                mount("/dev/null", path, None, MS_BIND)
+            else:
+                continue
+        except OSError:
+            continue
+        hidden.append(path)
+    return hidden
+
+
+def closed_ancestor(path: str) -> str | None:
+    """The highest directory above (or at) ``path`` that other users cannot search, if any."""
+    current = Path("/")
+    for part in Path(path).resolve().parts[1:]:
+        current = current / part
+        try:
+            mode = os.stat(current).st_mode
+        except OSError:
+            return None
+        if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
+            return str(current)
+    return None
+
+
+def reveal(paths: list[str]) -> list[str]:
+    """Make each of ``paths`` reachable by any user, where a directory above it is closed.
+
+    The closed directory is covered with a tmpfs holding only the way down to each path,
+    and the path itself is bind-mounted there: what else the closed directory holds stays
+    out of sight. Needs the right to mount (root, in a mount namespace of its own). Returns
+    the closed directories covered.
+    """
+    by_closed: dict[str, list[str]] = {}
+    resolved = sorted({str(Path(p).resolve()) for p in paths})
+    outermost = [p for p in resolved if not any(p != q and p.startswith(q + "/") for q in resolved)]
+    for path in outermost:
+        closed = closed_ancestor(path)
+        if closed is not None and os.path.isdir(path):
+            by_closed.setdefault(closed, []).append(path)
+    covered = []
+    for closed, inside in by_closed.items():
+        fds = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in inside}  # before covering them
+        try:
+            mount("tmpfs", closed, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+            for path, fd in fds.items():
+                os.makedirs(path, mode=0o755, exist_ok=True)
+                mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            covered.append(closed)
+        except OSError:
+            continue
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+    return covered
+
+
+#: the IPC namespace's limits that make System V shared memory, queues and semaphores unusable
+IPC_CLOSED = {"shmmax": "0", "shmall": "0", "shmmni": "0", "msgmni": "0", "sem": "0 0 0 0"}
+
+
+def close_ipc() -> bool:
+    """In a new IPC namespace, set its System V limits to nothing: memory there is counted by
+    no resource limit, and segments could carry data between submissions. True if all were set."""
+    try:
+        for name, value in IPC_CLOSED.items():
+            _write(f"/proc/sys/kernel/{name}", value)
+    except OSError:
+        return False
+    return True
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities() -> None:
+    """Give up every capability (those a user namespace grants its first process included)."""
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (_CapData * 2)()
+    if _libc.capset(ctypes.byref(header), data) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"capset: {os.strerror(err)}")
