@@ -19,6 +19,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .classroom import ClassSubmission
@@ -129,10 +130,10 @@ def _die_with_parent() -> None:
         pass
 
 
-def _start_process(course: Course, limits: SandboxLimits | None, torch: bool) -> None:
+def _start_process(course: Course, limits: SandboxLimits | None, torch: bool, protect: tuple[Path, ...]) -> None:
     global _process
     _die_with_parent()
-    worker = Worker(limits, protected_paths(course), preload_torch=torch)
+    worker = Worker(limits, protected_paths(course) + protect, preload_torch=torch)
     multiprocessing.util.Finalize(worker, worker.close, exitpriority=10)
     _process = (worker, hidden_suite(course), course)
 
@@ -150,22 +151,24 @@ def uses_torch(course: Course, assignments: Iterable[str]) -> bool:
 @dataclass
 class LocalGrader:
     """Grades batches on this machine: in ``jobs`` forked processes, each with a warm worker
-    (in this process when ``jobs`` is 1)."""
+    (in this process when ``jobs`` is 1). ``protect``: more paths no submission may read (the
+    class directory: the other students' notebooks and the gradebook)."""
 
     course: Course
     limits: SandboxLimits | None = None
     jobs: int = 1
     torch: bool = False
+    protect: tuple[Path, ...] = ()
 
     def __call__(self, batches: Iterator[list[Submission]]) -> Iterator[tuple[list[Submission], list[SubmissionResult]]]:
         if self.jobs <= 1:
-            with Worker(self.limits, protected_paths(self.course), preload_torch=self.torch) as worker:
+            with Worker(self.limits, protected_paths(self.course) + self.protect, preload_torch=self.torch) as worker:
                 suite = hidden_suite(self.course)
                 for batch in batches:
                     yield batch, grade_submissions(batch, self.course, worker=worker, suite=suite)
             return
         with ProcessPoolExecutor(self.jobs, mp_context=get_context("fork"), initializer=_start_process,
-                                 initargs=(self.course, self.limits, self.torch)) as pool:
+                                 initargs=(self.course, self.limits, self.torch, self.protect)) as pool:
             pending = {}
             for batch in batches:  # keep every process busy, and one batch waiting for each
                 pending[pool.submit(_grade_in_process, batch)] = batch

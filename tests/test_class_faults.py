@@ -135,6 +135,22 @@ def test_the_rest_of_the_class_is_graded(faulty):
     assert held["students"] == ["ada"]
 
 
+def test_a_submission_cannot_read_another_students_notebook(course, tmp_path):
+    root = tmp_path / "course"
+    ada = root / "submitted" / "ada" / A1 / f"{A1}.ipynb"
+    thief = make_class.correct(course, A1, {})
+    thief["cells"].insert(1, {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source":
+                              f"try:\n    STOLEN = open({str(ada)!r}).read()\nexcept OSError:\n    STOLEN = None\n"})
+    for cell in thief["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "relu_code":
+            cell["source"] = ("def relu(x):\n    if STOLEN is None:\n        raise RuntimeError('could not read ada')\n"
+                              "    return np.maximum(np.asarray(x, dtype=float), 0.0)\n")
+    write_class(root, {("ada", A1): course.solution(A1).read_bytes(), ("mallory", A1): thief})
+    grade_class(root, "-j", "1")
+    records = {r[0]: r[4] for r in state(gradebook_url(root))["records"]}
+    assert records == {"ada": 38.0, "mallory": 34.0}  # mallory's relu found nothing to read
+
+
 # -- a gradebook that cannot be reached ----------------------------------------------------------
 @pytest.mark.parametrize("url", ["postgresql://nobody@127.0.0.1:9/gradebook", "sqlite:////no/such/folder/gradebook.db",
                                  "not a database"])

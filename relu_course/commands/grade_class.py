@@ -69,7 +69,8 @@ def run(args: argparse.Namespace, class_dir: Path) -> int:
                 points = {ex: sum(t.values()) for ex, t in exercise_points(course, assignment).items()}
                 book.ensure_assignment(assignment, assignment, points)
             todo = to_grade(found, book.stored_hashes(), tests, args.force)
-            grader = LocalGrader(course, limits, min(jobs, max(1, len(todo))), uses_torch(course, chosen))
+            grader = LocalGrader(course, limits, min(jobs, max(1, len(todo))), uses_torch(course, chosen),
+                                 protect=(class_dir.resolve(),))
             report = grade_class(todo, grader, book, tests, jobs=grader.jobs, force=args.force)
             stored = book.graded()
     except GradebookError as exc:
