@@ -90,6 +90,8 @@ def grade_class(todo: list[ClassSubmission], grader: Grader, book: ClassGradeboo
     another grader finished meanwhile (unless ``force``).
     """
     report = RunReport()
+    if not todo:  # nothing to start a worker for
+        return report
     items = {s.key: s for s in todo}
 
     def claimed_batches() -> Iterator[list[Submission]]:

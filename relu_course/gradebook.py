@@ -186,6 +186,32 @@ def open_nbgrader(url: str):
             time.sleep(random.uniform(0.05, 0.3))
 
 
+def _graded(db, assignment: str | None) -> list[Graded]:
+    query = select(StoredGrade).order_by(StoredGrade.student_id, StoredGrade.assignment)
+    if assignment is not None:
+        query = query.where(StoredGrade.assignment == assignment)
+    return [Graded(r.student_id, r.assignment, SubmissionResult.from_dict(json.loads(r.record)), r.revision)
+            for r in db.execute(query).scalars().all()]
+
+
+def read_graded(url: str, assignment: str | None = None) -> list[Graded]:
+    """The stored grades (of one assignment), read without nbgrader (whose import takes seconds)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.orm import Session
+
+    check_reachable(url)
+    engine = create_engine(_connect_url(url))
+    try:
+        if not inspect(engine).has_table(StoredGrade.__tablename__):
+            return []
+        with Session(engine) as db:
+            return _graded(db, assignment)
+    except SQLAlchemyError as exc:
+        raise GradebookError(f"cannot read the gradebook {safe_url(url)}: {_first_line(exc)}") from None
+    finally:
+        engine.dispose()
+
+
 class ClassGradebook:
     """nbgrader's gradebook plus the records and claims of this package (see the module's doc)."""
 
@@ -246,12 +272,7 @@ class ClassGradebook:
 
     def graded(self, assignment: str | None = None) -> list[Graded]:
         """Every stored grade (of one assignment), by student, then assignment."""
-        query = select(StoredGrade).order_by(StoredGrade.student_id, StoredGrade.assignment)
-        if assignment is not None:
-            query = query.where(StoredGrade.assignment == assignment)
-        rows = self.db.execute(query).scalars().all()
-        found = [Graded(r.student_id, r.assignment, SubmissionResult.from_dict(json.loads(r.record)), r.revision)
-                 for r in rows]
+        found = _graded(self.db, assignment)
         self.db.commit()
         return found
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .. import exports
-from ..gradebook import ClassGradebook, GradebookError
+from ..gradebook import GradebookError, read_graded
 from . import class_options
 
 NAME = "export"
@@ -26,8 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         url = class_options.gradebook(args)
-        with ClassGradebook(url) as book:
-            graded = book.graded(args.assignment)
+        graded = read_graded(url, args.assignment)
     except (ValueError, GradebookError) as exc:
         return class_options.fail(NAME, str(exc))
     if args.format == "csv":

@@ -10,7 +10,7 @@ import time
 
 from .. import feedback
 from ..classroom import FEEDBACK
-from ..gradebook import ClassGradebook, GradebookError
+from ..gradebook import GradebookError, read_graded
 from . import class_options
 
 NAME = "feedback"
@@ -25,8 +25,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         url = class_options.gradebook(args)
-        with ClassGradebook(url) as book:
-            graded = book.graded(args.assignment)
+        graded = read_graded(url, args.assignment)
         written = feedback.write_pages(graded, args.class_dir / FEEDBACK)
     except (ValueError, GradebookError) as exc:
         return class_options.fail(NAME, str(exc))
