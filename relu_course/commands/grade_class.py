@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from ..class_grading import LocalGrader, default_jobs, grade_class, hidden_tests_hash, to_grade, uses_torch
@@ -77,6 +78,8 @@ def run(args: argparse.Namespace, class_dir: Path) -> int:
         return fail(str(exc))
     except (GradingError, WorkerError, ReferenceError_) as exc:
         return fail(str(exc))
+    except BrokenProcessPool:
+        return fail("a grading process died (out of memory?); what was graded is kept: run again to go on")
     print(f"class {class_dir}: {len(found)} submissions found; gradebook {safe_url(book.url)}")
     print(summary(found, problems, report, stored, chosen))
     return 0
