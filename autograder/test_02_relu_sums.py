@@ -1,12 +1,15 @@
 """Hidden tests for assignment 02, sums of shifted ReLUs.
 
 Every behaviour checked here is stated in the exercise text: values within the accuracy
-rule, shapes (), (n,), (n, m) and more, integer input and non-contiguous views, Python
-scalars, floating output, no mutation, the tuples the functions return and their order,
-the ValueErrors, the properties any correct answer has (the interpolant hits every point
-and is straight between knots; the least-squares residual is orthogonal to every feature
-column), and one call of relu_sum with 10,000 points and 10,000 units within the call
-limit. Inputs are fixed (seeded): the same submission always gets the same score.
+rule, 0 and -0.0, shapes (), (n,), (n, m) and more, integer input (int8, uint8 and int16
+included) and non-contiguous views, Python and NumPy scalars, floating output, no mutation,
+the tuples the functions return and their order, the ValueErrors, the properties any correct
+answer has (the interpolant hits every point and is straight between knots; the
+least-squares residual is orthogonal to every feature column), and one call of relu_sum with
+10,000 points and 10,000 units within the call limit. Points are for work: the contract and
+argument-checking tests of a function pay out only when its values are right on the typical
+inputs. What a submission returns is checked for size and shape before the reference sees
+it. Inputs are fixed (seeded): the same submission always gets the same score.
 
 approximation_errors takes a function. A function cannot cross the sandbox boundary, so the
 targets are made inside the submission's own process from data: NumPy functions such as
@@ -15,6 +18,11 @@ targets are made inside the submission's own process from data: NumPy functions 
 
 Tests that look at the same calls (values, properties, contract) share one batch of calls
 per submission (``records``).
+
+``WRONG`` holds wrong but plausible submissions with the marks each must get, and
+``CORRECT_BUT_DIFFERENT`` correct code written unlike the reference, which must get full marks
+(tests/ grades both, and checks that the public checks catch every mistake the hidden tests
+take points for).
 """
 import numpy as np
 import pytest
@@ -52,6 +60,8 @@ def sample_inputs() -> list:
         rng.normal(0, 2, size=9), rng.normal(0, 2, size=(4, 5)), rng.normal(0, 2, size=(2, 3, 4)),
         np.array([-3, -1, 0, 2, 5]), np.linspace(-2, 2, 9).reshape(3, 3),
         View(wide, (slice(None), slice(None, None, 2))), View(rng.normal(0, 2, size=(5, 3)), "T"),
+        np.array([-4, -1, 2, 6], dtype=np.int8), np.array([0, 3, 9, 250], dtype=np.uint8),
+        np.array([-700, -2, 1, 900], dtype=np.int16),
     ]
 
 
@@ -59,11 +69,11 @@ def parameters_for(name: str, count: int) -> list[tuple]:
     """(parameters, kwargs) for each of ``count`` inputs: numbers of every kind, both signs."""
     rng = np.random.default_rng({"shifted_relu": 1, "neuron": 2, "relu_sum": 3}[name])
     if name == "shifted_relu":
-        fixed = [(1.5,), (-2,), (0,), (np.float64(0.25),), (3,)]
+        fixed = [(1.5,), (-2,), (0,), (np.float64(0.25),), (3,), (np.int64(-1),)]
         return [(fixed[i % len(fixed)], {}) for i in range(count)]
     if name == "neuron":
         fixed = [(2.0, 1.0), (-1.5, 0.5), (0.0, 0.75), (3, -2), (-0.5, 0), (np.float64(0.8), np.float64(-1.2)),
-                 (0, -1.0)]
+                 (0, -1.0), (np.int64(2), np.int64(-3))]
         return [(fixed[i % len(fixed)], {}) for i in range(count)]
     out = []
     for i in range(count):
@@ -112,18 +122,38 @@ def call_text(name: str, x, params: tuple, kwargs: dict):
     return text
 
 
-@pytest.mark.parametrize("name", graded("values"))
-def test_values(student, reference, name):
-    """Values agree with the reference on inputs of every accepted kind."""
-    calls = [Call(x, *p, **k) for x, p, k in CASES[name]]
-    for (x, p, k), record, want in zip(CASES[name], sample_records(student, name), expected(reference, name, "sample", calls)):
+def extra_records(student, name: str) -> list:
+    """The records of the calls at 0, -0.0 and an empty array, for the values and contract tests."""
+    return records(student, name, "extra", [Call(x, *p, **k) for x, p, k in EXTRA[name]])
+
+
+def values_are_right(student, reference, name: str) -> None:
+    """The values agree with the reference on the typical inputs, and at 0 and -0.0."""
+    calls = [Call(x, *p, **k) for x, p, k in CASES[name] + EXTRA[name]]
+    got = sample_records(student, name) + extra_records(student, name)
+    for (x, p, k), record, want in zip(CASES[name] + EXTRA[name], got, expected(reference, name, "sample", calls)):
         assert_close(record.value, want, call_text(name, x, p, k), **tolerances(x))
 
 
+def for_work(check, what: str) -> None:
+    """Points are for work: ``check()`` (that the values are right) must pass before the test of ``what`` pays."""
+    try:
+        check()
+    except AssertionError as exc:
+        raise AssertionError(f"{exc} (no points for the {what} while the values are wrong)") from None
+
+
+@pytest.mark.parametrize("name", graded("values"))
+def test_values(student, reference, name):
+    """Values agree with the reference on inputs of every accepted kind, and at 0 and -0.0."""
+    values_are_right(student, reference, name)
+
+
 @pytest.mark.parametrize("name", graded("contract"))
-def test_contract(student, name):
-    """A floating numpy array of x's shape; no argument modified."""
-    extra = getattr(student, name).many([Call(x, *p, **k) for x, p, k in EXTRA[name]])
+def test_contract(student, reference, name):
+    """A floating numpy array of x's shape; no argument modified; the values right."""
+    for_work(lambda: values_are_right(student, reference, name), "contract")
+    extra = extra_records(student, name)
     for (x, p, k), record in zip(CASES[name] + EXTRA[name], sample_records(student, name) + extra):
         call = call_text(name, x, p, k)
         assert_floating_array(record.value, np.shape(local(x)), call)
@@ -166,6 +196,14 @@ def test_relu_sum_size(student, reference, sandbox):
     assert_close(value, expected_large(reference), call)
 
 
+def raises_value_error(record, call: str, why: str) -> None:
+    """The call of ``record`` raised ValueError, as the rule ``why`` says it must."""
+    try:
+        assert_raises(lambda: record.value, "ValueError", call)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc} ({why})") from None
+
+
 # -- hinge -------------------------------------------------------------------------------------
 
 HINGE_CASES = [(2.0, 1.0), (-1.5, 3.0), (4, -2), (-3, 0), (0.5, 0.0), (np.float64(-0.25), np.float64(1.0)),
@@ -187,10 +225,9 @@ def assert_number(value, call: str) -> None:
         raise AssertionError(f"{call} returned {kind_of(value)}; expected a single number")
 
 
-@exercise("hinge", POINTS["hinge"]["values"])
-def test_hinge_values(student):
+def hinge_values_are_right(student) -> None:
     """(position, side): position -b/w, side "right" for w > 0 and "left" for w < 0."""
-    for (w, b), record in zip(HINGE_CASES, student.hinge.many([Call(w, b) for w, b in HINGE_CASES])):
+    for (w, b), record in zip(HINGE_CASES, records(student, "hinge", "cases", [Call(w, b) for w, b in HINGE_CASES])):
         call = f"hinge({w!r}, {b!r})"
         position, side = as_tuple(record.value, 2, call, "(position, side)")
         assert_number(position, f"the position of {call}")
@@ -200,12 +237,19 @@ def test_hinge_values(student):
             raise AssertionError(f"the side of {call} is {side!r}; expected {right_side!r}")
 
 
+@exercise("hinge", POINTS["hinge"]["values"])
+def test_hinge_values(student):
+    """(position, side): position -b/w, side "right" for w > 0 and "left" for w < 0."""
+    hinge_values_are_right(student)
+
+
 @exercise("hinge", POINTS["hinge"]["zero_weight"])
 def test_hinge_zero_weight(student):
-    """w == 0 (also -0.0 and integer 0) raises ValueError: a constant neuron has no hinge."""
+    """w == 0 (also -0.0 and integer 0) raises ValueError: a constant neuron has no hinge; the values right."""
+    for_work(lambda: hinge_values_are_right(student), "w == 0 rule")
     cases = [(0, 1.0), (0.0, -2.0), (-0.0, 0.0), (np.float64(0.0), 3.0)]
     for (w, b), record in zip(cases, student.hinge.many([Call(w, b) for w, b in cases], stop_on_error=False)):
-        assert_raises(lambda: record.value, "ValueError", f"hinge({w!r}, {b!r})")
+        raises_value_error(record, f"hinge({w!r}, {b!r})", "w == 0: a constant neuron has no hinge")
 
 
 # -- interpolating_relu_sum ------------------------------------------------------------------
@@ -240,8 +284,7 @@ def three_parts(value, call: str) -> tuple:
     return as_tuple(value, 3, call, "(weights, shifts, bias)")
 
 
-@exercise("interpolating_relu_sum", POINTS["interpolating_relu_sum"]["values"])
-def test_interpolation_values(student, reference):
+def interpolation_values_are_right(student, reference) -> None:
     """weights (the first slope, then the slope changes), shifts == knots[:-1], bias == values[0]."""
     for (knots, values), record in zip(INTERPOLATION, interpolation_records(student)):
         call = interpolation_text(knots, values)
@@ -252,13 +295,24 @@ def test_interpolation_values(student, reference):
         assert_close(bias, ref_bias, f"the bias of {call}")
 
 
+@exercise("interpolating_relu_sum", POINTS["interpolating_relu_sum"]["values"])
+def test_interpolation_values(student, reference):
+    """weights (the first slope, then the slope changes), shifts == knots[:-1], bias == values[0]."""
+    interpolation_values_are_right(student, reference)
+
+
 @exercise("interpolating_relu_sum", POINTS["interpolating_relu_sum"]["interpolates"])
 def test_interpolation_hits_every_point(student, reference):
     """relu_sum(x, weights, shifts, bias) passes through every point and is straight between knots."""
     rng = np.random.default_rng(78)
     for (knots, values), record in zip(INTERPOLATION, interpolation_records(student)):
         call = interpolation_text(knots, values)
-        weights, shifts, bias = (np.asarray(p, dtype=float) for p in three_parts(record.value, call))
+        parts = three_parts(record.value, call)
+        weights, shifts, bias = (np.asarray(p, dtype=float) for p in parts)
+        n = len(knots)
+        if weights.shape != (n - 1,) or shifts.shape != (n - 1,) or bias.shape != ():  # before the reference sees them
+            raise AssertionError(f"{call} returned weights, shifts and bias of shapes {weights.shape}, {shifts.shape} "
+                                 f"and {bias.shape}; expected {(n - 1,)}, {(n - 1,)} and a single number")
         knots, values = np.asarray(knots, dtype=float), np.asarray(values, dtype=float)
         try:
             at_knots = reference.relu_sum(knots, weights, shifts, bias)
@@ -270,20 +324,31 @@ def test_interpolation_hits_every_point(student, reference):
                      f"the course's relu_sum between the knots, with what {call} returned")
 
 
+#: (knots, values, the rule they break)
+INVALID_INTERPOLATION = [
+    ([0.0, 2.0, 1.0], [0.0, 1.0, 2.0], "knots not strictly increasing"),
+    ([3.0, 2.0, 1.0], [1.0, 2.0, 3.0], "knots not strictly increasing"),
+    ([0.0, 1.0, 1.0, 2.0], [0.0, 1.0, 2.0, 3.0], "a repeated knot"),
+    (np.array([-1.0, 0.5, 0.5]), np.array([1.0, 1.0, 1.0]), "a repeated knot"),
+    ([0.0, 1.0, 2.0], [0.0, 1.0], "knots and values of different lengths"),
+    ([1.0], [2.0], "fewer than two knots"), ([], [], "fewer than two knots"),
+]
+
+
 @exercise("interpolating_relu_sum", POINTS["interpolating_relu_sum"]["invalid"])
-def test_interpolation_invalid(student):
-    """Unsorted or repeated knots, lengths that differ and fewer than two knots raise ValueError."""
-    cases = [([0.0, 2.0, 1.0], [0.0, 1.0, 2.0]), ([3.0, 2.0, 1.0], [1.0, 2.0, 3.0]),
-             ([0.0, 1.0, 1.0, 2.0], [0.0, 1.0, 2.0, 3.0]), (np.array([-1.0, 0.5, 0.5]), np.array([1.0, 1.0, 1.0])),
-             ([0.0, 1.0, 2.0], [0.0, 1.0]), ([1.0], [2.0]), ([], [])]
-    results = student.interpolating_relu_sum.many([Call(k, v) for k, v in cases], stop_on_error=False)
-    for (knots, values), record in zip(cases, results):
-        assert_raises(lambda: record.value, "ValueError", interpolation_text(knots, values))
+def test_interpolation_invalid(student, reference):
+    """Unsorted or repeated knots, lengths that differ and fewer than two knots raise ValueError; the values right."""
+    for_work(lambda: interpolation_values_are_right(student, reference), "ValueError rules")
+    cases = INVALID_INTERPOLATION
+    results = student.interpolating_relu_sum.many([Call(k, v) for k, v, _ in cases], stop_on_error=False)
+    for (knots, values, why), record in zip(cases, results):
+        raises_value_error(record, interpolation_text(knots, values), why)
 
 
 @exercise("interpolating_relu_sum", POINTS["interpolating_relu_sum"]["contract"])
-def test_interpolation_contract(student):
-    """Two floating arrays of shape (n - 1,) and a number; the inputs left unchanged."""
+def test_interpolation_contract(student, reference):
+    """Two floating arrays of shape (n - 1,) and a number; the inputs left unchanged; the values right."""
+    for_work(lambda: interpolation_values_are_right(student, reference), "contract")
     for (knots, values), record in zip(INTERPOLATION, interpolation_records(student)):
         call = interpolation_text(knots, values)
         weights, shifts, bias = three_parts(record.value, call)
@@ -337,8 +402,7 @@ def two_parts(value, call: str) -> tuple:
     return as_tuple(value, 2, call, "(weights, bias)")
 
 
-@exercise("fit_output_weights", POINTS["fit_output_weights"]["values"])
-def test_fit_values(student, reference):
+def fit_values_are_right(student, reference) -> None:
     """The least-squares weights and bias agree with the reference."""
     for (target, shifts, x), record in zip(FIT, fit_records(student)):
         call = fit_text(target, shifts, x)
@@ -346,6 +410,12 @@ def test_fit_values(student, reference):
         ref_weights, ref_bias = reference.fit_output_weights(target, shifts, x)
         assert_close(weights, ref_weights, f"the weights of {call}")
         assert_close(bias, ref_bias, f"the bias of {call}")
+
+
+@exercise("fit_output_weights", POINTS["fit_output_weights"]["values"])
+def test_fit_values(student, reference):
+    """The least-squares weights and bias agree with the reference."""
+    fit_values_are_right(student, reference)
 
 
 @exercise("fit_output_weights", POINTS["fit_output_weights"]["orthogonal"])
@@ -369,8 +439,9 @@ def test_fit_residual_is_orthogonal(student):
 
 
 @exercise("fit_output_weights", POINTS["fit_output_weights"]["contract"])
-def test_fit_contract(student):
-    """A floating array of shape (K,) and a number; the inputs left unchanged."""
+def test_fit_contract(student, reference):
+    """A floating array of shape (K,) and a number; the inputs left unchanged; the values right."""
+    for_work(lambda: fit_values_are_right(student, reference), "contract")
     for (target, shifts, x), record in zip(FIT, fit_records(student)):
         call = fit_text(target, shifts, x)
         weights, bias = two_parts(record.value, call)
@@ -433,8 +504,7 @@ def two_arrays(value, call: str) -> tuple:
     return as_tuple(value, 2, call, "(max_errors, mses)")
 
 
-@exercise("approximation_errors", POINTS["approximation_errors"]["values"])
-def test_approximation_values(student, reference):
+def approximation_values_are_right(student, reference) -> None:
     """The max errors and mean squared errors agree with the reference."""
     for (spec, counts), record in zip(APPROXIMATION, approximation_records(student)):
         call = approximation_text(spec, counts)
@@ -444,12 +514,161 @@ def test_approximation_values(student, reference):
         assert_close(mses, ref_mse, f"the mean squared errors of {call}")
 
 
+@exercise("approximation_errors", POINTS["approximation_errors"]["values"])
+def test_approximation_values(student, reference):
+    """The max errors and mean squared errors agree with the reference."""
+    approximation_values_are_right(student, reference)
+
+
 @exercise("approximation_errors", POINTS["approximation_errors"]["contract"])
-def test_approximation_contract(student):
-    """Two floating arrays of shape (len(unit_counts),); unit_counts left unchanged."""
+def test_approximation_contract(student, reference):
+    """Two floating arrays of shape (len(unit_counts),); unit_counts left unchanged; the values right."""
+    for_work(lambda: approximation_values_are_right(student, reference), "contract")
     for (spec, counts), record in zip(APPROXIMATION, approximation_records(student)):
         call = approximation_text(spec, counts)
         max_errors, mses = two_arrays(record.value, call)
         assert_floating_array(max_errors, (len(counts),), f"the max errors of {call}")
         assert_floating_array(mses, (len(counts),), f"the mean squared errors of {call}")
         assert_not_mutated(record.mutated, call)
+
+
+# -- wrong but plausible submissions, and correct ones written differently ---------------------
+#: name -> ({grade_id: replacement source}, {exercise: expected points where not full}, words expected in the
+#: reason). The first exercise named has the mistake, and the words are in its reason; any after it lose points
+#: because approximation_errors builds on relu_sum and fit_output_weights.
+WRONG = {
+    "shifted_relu_shifts_left": (
+        {"shifted_relu_code": "def shifted_relu(x, h):\n    x = np.asarray(x, dtype=np.float64)\n"
+                              "    return np.maximum(x + h, 0.0)\n"},
+        {"shifted_relu": 0}, "shifted_relu("),
+    "shifted_relu_keeps_integers": (
+        {"shifted_relu_code": "def shifted_relu(x, h):\n    x = np.asarray(x)\n    return np.where(x > h, x - h, 0)\n"},
+        {"shifted_relu": 0}, "out of bounds for uint8"),
+    "neuron_bias_after_relu": (
+        {"neuron_code": "def neuron(x, w, b):\n    x = np.asarray(x, dtype=np.float64)\n"
+                        "    return np.maximum(w * x, 0.0) + b\n"},
+        {"neuron": 0}, "neuron("),
+    "neuron_zero_weight_gives_a_number": (
+        {"neuron_code": "def neuron(x, w, b):\n    if w == 0:\n        return np.float64(max(b, 0.0))\n"
+                        "    x = np.asarray(x, dtype=np.float64)\n    return np.maximum(w * x + b, 0.0)\n"},
+        {"neuron": 0}, "returned shape ()"),
+    "hinge_b_over_w": (
+        {"hinge_code": "def hinge(w, b):\n    if w == 0:\n        raise ValueError('w == 0: no hinge')\n"
+                       "    return float(b / w), ('right' if w > 0 else 'left')\n"},
+        {"hinge": 0}, "the position of hinge("),
+    "hinge_divides_by_zero": (
+        {"hinge_code": "def hinge(w, b):\n    return float(-b / w), ('right' if w > 0 else 'left')\n"},
+        {"hinge": 2}, "expected ValueError"),
+    "relu_sum_forgets_bias": (
+        {"relu_sum_code": "def relu_sum(x, weights, shifts, bias=0.0):\n    x = np.asarray(x, dtype=np.float64)\n"
+                          "    shifts, weights = np.asarray(shifts, float), np.asarray(weights, float)\n"
+                          "    return np.maximum(x[..., None] - shifts, 0.0) @ weights\n"},
+        {"relu_sum": 2, "approximation_errors": 0}, "relu_sum("),
+    "relu_sum_python_loop": (
+        {"relu_sum_code": "def relu_sum(x, weights, shifts, bias=0.0):\n    x = np.asarray(x, dtype=np.float64)\n"
+                          "    out = np.full(x.shape, float(bias))\n"
+                          "    for index in np.ndindex(x.shape):\n"
+                          "        for i in range(len(weights)):\n"
+                          "            out[index] += weights[i] * max(0.0, x[index] - shifts[i])\n"
+                          "    return out\n"},
+        {"relu_sum": 3}, "Python loop over points and units"),
+    "interpolation_cumulative_slopes": (
+        {"interpolating_relu_sum_code":
+            "def interpolating_relu_sum(knots, values):\n"
+            "    knots, values = np.asarray(knots, dtype=float), np.asarray(values, dtype=float)\n"
+            "    if knots.ndim != 1 or knots.shape != values.shape or len(knots) < 2 or np.any(np.diff(knots) <= 0):\n"
+            "        raise ValueError('bad knots')\n"
+            "    slopes = np.diff(values) / np.diff(knots)\n"
+            "    return slopes, knots[:-1].copy(), float(values[0])\n"},
+        {"interpolating_relu_sum": 0}, "interpolating_relu_sum("),
+    "interpolation_no_validation": (
+        {"interpolating_relu_sum_code":
+            "def interpolating_relu_sum(knots, values):\n"
+            "    knots, values = np.asarray(knots, dtype=float), np.asarray(values, dtype=float)\n"
+            "    slopes = np.diff(values) / np.diff(knots)\n"
+            "    return np.diff(slopes, prepend=0.0), knots[:-1].copy(), float(values[0])\n"},
+        {"interpolating_relu_sum": 5}, "expected it to raise ValueError"),
+    "interpolation_without_the_two_knot_rule": (
+        {"interpolating_relu_sum_code":
+            "def interpolating_relu_sum(knots, values):\n"
+            "    knots, values = np.asarray(knots, dtype=float), np.asarray(values, dtype=float)\n"
+            "    if knots.shape != values.shape or np.any(np.diff(knots) <= 0):\n"
+            "        raise ValueError('knots must increase, one value per knot')\n"
+            "    slopes = np.diff(values) / np.diff(knots)\n"
+            "    return np.diff(slopes, prepend=0.0), knots[:-1].copy(), float(values[0])\n"},
+        {"interpolating_relu_sum": 5}, "fewer than two knots"),
+    "fit_without_bias_column": (
+        {"fit_output_weights_code":
+            "def fit_output_weights(target, shifts, x):\n    x = np.asarray(x, dtype=float)\n"
+            "    A = np.maximum(x[:, None] - np.asarray(shifts, dtype=float), 0.0)\n"
+            "    weights, *_ = np.linalg.lstsq(A, target, rcond=None)\n    return weights, 0.0\n"},
+        {"fit_output_weights": 0, "approximation_errors": 0}, "fit_output_weights("),
+    "approximation_shifts_reach_the_right_end": (
+        {"approximation_errors_code":
+            "def approximation_errors(target, unit_counts):\n    x = np.linspace(-1, 1, 2001)\n    y = target(x)\n"
+            "    max_errors, mses = [], []\n    for n in unit_counts:\n        shifts = np.linspace(-1, 1, n)\n"
+            "        weights, bias = fit_output_weights(y, shifts, x)\n"
+            "        e = relu_sum(x, weights, shifts, bias) - y\n"
+            "        max_errors.append(np.abs(e).max())\n        mses.append(np.mean(e ** 2))\n"
+            "    return np.array(max_errors), np.array(mses)\n"},
+        {"approximation_errors": 0}, "approximation_errors("),
+    "approximation_root_mean_square": (
+        {"approximation_errors_code":
+            "def approximation_errors(target, unit_counts):\n    x = np.linspace(-1, 1, 2001)\n    y = target(x)\n"
+            "    max_errors, mses = [], []\n    for n in unit_counts:\n        shifts = -1 + 2 * np.arange(n) / n\n"
+            "        weights, bias = fit_output_weights(y, shifts, x)\n"
+            "        e = relu_sum(x, weights, shifts, bias) - y\n"
+            "        max_errors.append(np.abs(e).max())\n        mses.append(np.sqrt(np.mean(e ** 2)))\n"
+            "    return np.array(max_errors), np.array(mses)\n"},
+        {"approximation_errors": 0}, "the mean squared errors of approximation_errors("),
+    "approximation_returns_lists": (
+        {"approximation_errors_code":
+            "def approximation_errors(target, unit_counts):\n    x = np.linspace(-1, 1, 2001)\n    y = target(x)\n"
+            "    max_errors, mses = [], []\n    for n in unit_counts:\n        shifts = -1 + 2 * np.arange(n) / n\n"
+            "        weights, bias = fit_output_weights(y, shifts, x)\n"
+            "        e = relu_sum(x, weights, shifts, bias) - y\n"
+            "        max_errors.append(float(np.abs(e).max()))\n        mses.append(float(np.mean(e ** 2)))\n"
+            "    return max_errors, mses\n"},
+        {"approximation_errors": 3}, "returned a list"),
+}
+
+#: correct code written differently from the reference: loops where they are harmless, normal
+#: equations, np.where, other shift formulas. It must earn full marks.
+CORRECT_BUT_DIFFERENT = {
+    "shifted_relu_code": (
+        "def shifted_relu(x, h):\n    x = np.array(x, dtype=float)\n    return np.where(x > h, x - h, 0.0)\n"),
+    "neuron_code": (
+        "def neuron(x, w, b):\n    x = np.asarray(x, dtype=float)\n"
+        "    if w > 0:\n        return w * shifted_relu(x, -b / w)\n"
+        "    if w < 0:\n        return -w * np.maximum(-b / w - x, 0.0)\n"
+        "    return np.full(x.shape, max(float(b), 0.0))\n"),
+    "hinge_code": (
+        "def hinge(w, b):\n    if not w:\n        raise ValueError(f'w is {w}: a constant neuron has no hinge')\n"
+        "    return np.float64(-b) / w, 'right' if w > 0 else 'left'\n"),
+    "relu_sum_code": (
+        "def relu_sum(x, weights, shifts, bias=0.0):\n    x = np.asarray(x, dtype=float)\n"
+        "    total = np.full(x.shape, float(bias))\n"
+        "    for w, h in zip(weights, shifts):   # a loop over units, each step over all points\n"
+        "        total = total + w * np.maximum(x - h, 0.0)\n    return total\n"),
+    "interpolating_relu_sum_code": (
+        "def interpolating_relu_sum(knots, values):\n    knots, values = list(knots), list(values)\n"
+        "    if len(knots) != len(values) or len(knots) < 2:\n        raise ValueError('need two or more points')\n"
+        "    weights, previous = [], 0.0\n"
+        "    for j in range(len(knots) - 1):\n"
+        "        if not knots[j] < knots[j + 1]:\n            raise ValueError('knots must increase')\n"
+        "        slope = (values[j + 1] - values[j]) / (knots[j + 1] - knots[j])\n"
+        "        weights.append(slope - previous)\n        previous = slope\n"
+        "    return np.array(weights, dtype=float), np.array(knots[:-1], dtype=float), values[0] * 1.0\n"),
+    "fit_output_weights_code": (
+        "def fit_output_weights(target, shifts, x):\n    x = np.asarray(x, dtype=float)\n"
+        "    A = np.hstack([np.ones((len(x), 1)), np.maximum(np.subtract.outer(x, shifts), 0.0)])\n"
+        "    theta = np.linalg.solve(A.T @ A, A.T @ target)   # the normal equations\n"
+        "    return theta[1:], theta[0]\n"),
+    "approximation_errors_code": (
+        "def approximation_errors(target, unit_counts):\n    x = np.linspace(-1, 1, 2001)\n    y = target(x)\n"
+        "    rows = []\n    for n in unit_counts:\n        shifts = np.linspace(-1, 1, n, endpoint=False)\n"
+        "        weights, bias = fit_output_weights(y, shifts, x)\n"
+        "        e = relu_sum(x, weights, shifts, bias) - y\n"
+        "        rows.append((np.max(np.abs(e)), np.mean(np.square(e))))\n"
+        "    rows = np.array(rows, dtype=float).reshape(-1, 2)\n    return rows[:, 0].copy(), rows[:, 1].copy()\n"),
+}

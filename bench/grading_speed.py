@@ -1,7 +1,7 @@
 """Grading speed: ours sequentially and with 2 workers, against nbgrader's autograde.
 
 Generates N submissions of assignment 01 (a mix of the solution, the stub and the wrong
-submissions of tests/test_grade_activations.py), grades them with relu-course
+submissions in autograder/test_01_activations.py), grades them with relu-course
 sequentially and with --jobs 2, and grades a sample of the same notebooks with
 `nbgrader autograde` from the same environment, side by side. Prints the figures.
 
@@ -23,9 +23,10 @@ import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "autograder"))
 
 from conftest import solution_with  # noqa: E402
-from test_grade_activations import WRONG  # noqa: E402
+from test_01_activations import WRONG  # noqa: E402 - the wrong submissions live beside the hidden tests
 
 from relu_course.course import Course  # noqa: E402
 from relu_course.engine.runner import Submission, grade_submissions, protected_paths  # noqa: E402

@@ -27,7 +27,7 @@ from .course import Course
 from .engine.client import Worker
 from .engine.limits import SandboxLimits
 from .engine.results import SubmissionResult
-from .engine.runner import Submission, Suite, grade_submissions, hidden_suite, protected_paths
+from .engine.runner import Interrupted, Submission, Suite, grade_submissions, hidden_suite, protected_paths
 from .gradebook import ClassGradebook
 
 #: a way to grade: takes batches (pulling the next only when it has room for it) and yields each
@@ -69,6 +69,7 @@ class RunReport:
 
     graded: list[tuple[ClassSubmission, SubmissionResult]] = field(default_factory=list)
     taken: list[ClassSubmission] = field(default_factory=list)  # being graded by another grader
+    ungraded: list[tuple[ClassSubmission, SubmissionResult]] = field(default_factory=list)  # could not be graded
     seconds_waiting: float = 0.0
     seconds_storing: float = 0.0
 
@@ -109,9 +110,11 @@ def grade_class(todo: list[ClassSubmission], grader: Grader, book: ClassGradeboo
             for batch, results in grader(claimed_batches()):
                 stored = time.perf_counter()
                 report.seconds_waiting += stored - started
-                graded = [(items[sub.key], result) for sub, result in zip(batch, results)]
+                pairs = [(items[sub.key], result) for sub, result in zip(batch, results)]
+                graded = [(item, r) for item, r in pairs if r.graded and r.finished]  # the rest: kept for next time
                 book.save(graded, tests)
                 report.graded += graded
+                report.ungraded += [(item, r) for item, r in pairs if r.graded is False]
                 bar.update(len(batch))
                 started = time.perf_counter()
                 report.seconds_storing += started - stored
@@ -167,7 +170,12 @@ class LocalGrader:
             with Worker(self.limits, protected_paths(self.course) + self.protect, preload_torch=self.torch) as worker:
                 suite = hidden_suite(self.course)
                 for batch in batches:
-                    yield batch, grade_submissions(batch, self.course, worker=worker, suite=suite)
+                    try:
+                        results = grade_submissions(batch, self.course, worker=worker, suite=suite)
+                    except Interrupted as stopped:  # keep what was graded to the end, then stop
+                        yield batch, stopped.results
+                        raise KeyboardInterrupt from None
+                    yield batch, results
             return
         with ProcessPoolExecutor(self.jobs, mp_context=get_context("fork"), initializer=_start_process,
                                  initargs=(self.course, self.limits, self.torch, self.protect)) as pool:
@@ -180,7 +188,11 @@ class LocalGrader:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     batch = pending.pop(future)
-                    yield batch, future.result()
+                    try:
+                        results = future.result()
+                    except Interrupted:
+                        raise KeyboardInterrupt from None
+                    yield batch, results
                     following = next(batches, None)
                     if following is not None:
                         pending[pool.submit(_grade_in_process, following)] = following

@@ -53,6 +53,7 @@ def summary(found: list[ClassSubmission], problems: list[Problem], report: RunRe
     unable += [f"{g.student}/{g.assignment}: recorded as {_num(g.result.score)}/{_num(g.result.max_score)}: "
                f"{g.result.error.replace(g.result.notebook, Path(g.result.notebook).name)}"
                for key, g in sorted(grades.items()) if g.result.error]
+    unable += [f"{s.student}/{s.assignment}: {r.error or 'could not be graded'}" for s, r in report.ungraded]
     elsewhere = taken - grades.keys()
     unable += [f"{s.student}/{s.assignment}: being graded by another grader; not graded here"
                for s in found if (s.student, s.assignment) in elsewhere]

@@ -121,12 +121,18 @@ def assert_close(value: Any, expected: Any, call: CallText, rtol: float = 1e-6, 
     if not isinstance(value, (np.ndarray, np.generic, int, float, list, tuple)):
         raise _failed(value, f"{_text(call)} returned {kind_of(value)}; expected numbers", call, kind_of(value),
                       "numbers")
+    want = np.asarray(expected, dtype=float)
+    if isinstance(value, (np.ndarray, np.generic)) and np.shape(value) != want.shape:
+        # before any conversion: a child-sized value is never copied or widened here
+        raise _failed(value, f"{_text(call)} returned shape {np.shape(value)}; expected shape {want.shape}", call,
+                      f"shape {np.shape(value)}", f"shape {want.shape}")
     try:
         got = np.asarray(value, dtype=float)
+    except OverflowError:
+        raise AssertionError(f"{_text(call)} returned a number too large for a float") from None
     except (TypeError, ValueError):
         raise _failed(value, f"{_text(call)} returned {kind_of(value)}, which is not numbers", call, kind_of(value),
                       "numbers") from None
-    want = np.asarray(expected, dtype=float)
     if got.shape != want.shape:
         raise _failed(value, f"{_text(call)} returned shape {got.shape}; expected shape {want.shape}", call,
                       f"shape {got.shape}", f"shape {want.shape}")

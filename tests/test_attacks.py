@@ -142,11 +142,11 @@ CASES = {
         "class Liar:\n    def __array__(self, dtype=None, copy=None):\n        return np.maximum(np.asarray(x, float), 0.0)\n"
         "return Liar()"), WITHOUT_RELU, "returned a"),
     "huge_array": ("solution", "relu", "return np.zeros(10**9, dtype=bool)", WITHOUT_RELU, "MiB limit"),
-    "nan_and_inf": ("solution", "relu", "return np.where(np.asarray(x, float) > 0, np.inf, np.nan)", FULL - 3, "relu("),
+    "nan_and_inf": ("solution", "relu", "return np.where(np.asarray(x, float) > 0, np.inf, np.nan)", WITHOUT_RELU, "relu("),
     "object_array": ("solution", "relu", "return np.asarray(x, dtype=object)", WITHOUT_RELU, "dtype object"),
     "lying_subclass": ("solution", "relu", (
         "class Sub(np.ndarray):\n    def __eq__(self, other):\n        return True\n"
-        "return np.zeros(np.shape(x)).view(Sub)"), FULL - 3, "relu("),
+        "return np.zeros(np.shape(x)).view(Sub)"), WITHOUT_RELU, "relu("),
     # 7. other processes: the grader, the worker, the spare child waiting for the next submission
     "kill_worker": ("solution", "top", "import os\nos.kill(os.getppid(), 9)", FULL, None),
     "signal_every_process": ("solution", "top", (

@@ -23,7 +23,7 @@ def roundtrip(value, limits=LIMITS, to_handle=None):
 
 
 @pytest.mark.parametrize("value", [
-    None, True, 0, -7, 2**80, 1.5, -0.0, float("inf"), 3 + 4j, "ünïcode", [], (), {},
+    None, True, 0, -7, 2**64 - 1, -2**63, 1.5, -0.0, float("inf"), 3 + 4j, "ünïcode", [], (), {},
     [1, (2.0, "x"), {"k": [None]}], np.float32(1.25), np.int8(-3), np.bool_(True),
 ])
 def test_plain_values_keep_their_type_and_value(value):
@@ -123,6 +123,25 @@ def send_raw(header: bytes, sizes: list[int], payload: bytes = b"", count: int |
     return b
 
 
+def test_integers_past_64_bits_are_refused_by_the_sender():
+    with pytest.raises(TooLarge, match="64-bit"):
+        protocol.pack(2**64, LIMITS)
+
+
+def test_a_budget_bounds_what_several_frames_bring_in_all():
+    budget = protocol.Budget(3 * 8)
+    for _ in range(3):
+        a, b = socket.socketpair()
+        with a, b:
+            protocol.send(a, np.zeros(1), LIMITS)
+            protocol.recv(b, LIMITS, budget=budget)
+    assert budget.left == 0
+    a, b = socket.socketpair()
+    with a, b, pytest.raises(TooLarge, match="allowance"):
+        protocol.send(a, np.zeros(1), LIMITS)
+        protocol.recv(b, LIMITS, budget=budget)
+
+
 def test_receiver_checks_declared_sizes_before_allocating():
     # claims 1 TiB of array data: refused from the 16-byte prefix, nothing allocated or read
     b = send_raw(b'null', [1 << 40])
@@ -144,6 +163,9 @@ def test_receiver_checks_declared_sizes_before_allocating():
     (json.dumps({"d": [["x", 1]]}).encode(), b""),                      # dict body that is not an object
     (json.dumps({"c": ["1", 0]}).encode(), b""),                        # complex part that is not a number
     (json.dumps({"h": [1.5, "Net", ""]}).encode(), b""),                # handle id that is not an integer
+    (json.dumps([{"a": [0, "<f8", [1], "C"]}, {"a": [0, "<f8", [1], "C"]}]).encode(), b"12345678"),  # one buffer twice
+    (b"[18446744073709551616]", b""),                                   # an integer past 64 bits
+    (b"[" * 100_000 + b"]" * 100_000, b""),                             # nested past any limit
 ])
 def test_malformed_frames_are_refused(header, payload):
     b = send_raw(header, [len(payload)] if payload else [], payload)

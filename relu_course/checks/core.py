@@ -1,21 +1,25 @@
 """Public checks: properties and known values a student can check without the solution.
 
-A check is a function of ``fns``, the notebook's functions: ``fns.relu(x)`` calls the
-student's relu and returns its value, having already turned the usual mistakes (None, a
-list, a NaN, a modified input, NotImplementedError, a name not yet defined) into a
+A check is a function of ``fns``, the notebook's functions: ``Calls(fns)("relu", x)`` calls
+the student's relu and returns its value, having already turned the usual mistakes (None, a
+list, a modified input, NotImplementedError, a name not yet defined) into a
 :class:`CheckFailure` with a plain message. ``fns`` is either the notebook's own namespace
-(:class:`LocalFunctions`, for ``check("relu")`` in Jupyter) or the sandbox proxy
-(:class:`relu_course.engine.proxy.Student`, for ``relu-course check``): the same checks run
-both ways. Checks never use the reference solution.
+(:class:`LocalFunctions`, for ``check("relu")`` in Jupyter) or the sandbox proxy (for
+``relu-course check`` in a terminal): the same checks run both ways, and the messages
+speak to where the student is. Checks never use the reference solution.
+
+Checks are registered per (assignment, exercise) with :func:`public_check`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from ..testing import CallRecord, NotDefined, StudentError, SubmissionFault, call_locally, describe
+from ..testing import (CallRecord, NotDefined, StudentError, SubmissionFault, View, call_locally, describe, kind_of,
+                       local)
 
 
 class CheckFailure(AssertionError):
@@ -33,31 +37,41 @@ class NotImplementedYet(CheckFailure):
 
 @dataclass(frozen=True)
 class PublicCheck:
-    """One public check of one exercise. ``plot(fns, ax)`` draws a picture when it fails."""
+    """One public check of one exercise of one assignment. ``plot(fns, ax)`` draws a picture
+    of the student's function beside the expected one when the check fails."""
 
+    assignment: str
     exercise: str
     name: str
     run: Callable[[Any], None]
     plot: Callable[[Any, Any], None] | None = None
 
 
-@dataclass
 class Registry:
-    checks: dict[str, list[PublicCheck]] = field(default_factory=dict)  # exercise -> checks
-    assignments: dict[str, list[str]] = field(default_factory=dict)    # assignment -> exercises
+    """Every public check, by (assignment, exercise), in the order they were registered."""
+
+    def __init__(self) -> None:
+        self.checks: dict[tuple[str, str], list[PublicCheck]] = {}
+
+    def add(self, check: PublicCheck) -> None:
+        self.checks.setdefault((check.assignment, check.exercise), []).append(check)
+
+    def assignments(self) -> dict[str, list[str]]:
+        """{assignment: [exercise, ...]}, exercises in the order their first check was registered."""
+        found: dict[str, list[str]] = {}
+        for assignment, exercise in self.checks:
+            found.setdefault(assignment, []).append(exercise)
+        return found
 
 
 REGISTRY = Registry()
 
 
 def public_check(assignment: str, exercise: str, name: str, plot: Callable | None = None) -> Callable:
-    """Register the decorated function as a public check of ``exercise``."""
+    """Register the decorated function as a public check of ``exercise`` in ``assignment``."""
 
     def register(run: Callable[[Any], None]) -> Callable[[Any], None]:
-        REGISTRY.checks.setdefault(exercise, []).append(PublicCheck(exercise, name, run, plot))
-        exercises = REGISTRY.assignments.setdefault(assignment, [])
-        if exercise not in exercises:
-            exercises.append(exercise)
+        REGISTRY.add(PublicCheck(assignment, exercise, name, run, plot))
         return run
 
     return register
@@ -69,51 +83,75 @@ class Calls:
 
     def __init__(self, fns: Any):
         self.fns = fns
+        self.in_notebook = isinstance(fns, LocalFunctions)
         self.warnings: list[str] = []  # those of the last call
+        self.seconds = 0.0             # how long the last call took, measured here
+
+    def record(self, name: str, *args: Any, **kwargs: Any) -> CallRecord:
+        """The raw record of ``name(*args, **kwargs)``; a name not defined is a failure."""
+        try:
+            function = getattr(self.fns, name)
+            started = time.perf_counter()
+            record = function.record(*args, **kwargs)
+            self.seconds = time.perf_counter() - started
+        except NotDefined as exc:
+            raise self.not_defined(name, exc) from None
+        except SubmissionFault as exc:
+            raise CheckFailure(exc.summary, input=call_text(name, args, kwargs)) from None
+        return record
 
     def __call__(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """The value of ``name(*args, **kwargs)``, checked for None, lists, mutation."""
+        """The value of ``name(*args, **kwargs)``, checked for errors, None, lists and mutation."""
         text = call_text(name, args, kwargs)
+        record = self.record(name, *args, **kwargs)
         try:
-            record = getattr(self.fns, name).record(*args, **kwargs)
             value = record.value
-        except NotDefined:
-            raise CheckFailure(f"{name} is not defined yet: run the cell that defines it "
-                               "(and the cells above it)") from None
         except StudentError as exc:
-            raise explain_error(name, text, exc) from None
+            raise self.explain_error(name, text, exc) from None
         except SubmissionFault as exc:
-            raise CheckFailure(exc.summary) from None
+            raise CheckFailure(exc.summary, input=text) from None
         if value is None:
             raise CheckFailure("returned None: did you forget to `return` the result?", input=text)
         if isinstance(value, list):
             raise CheckFailure("returned a list; return a NumPy array instead (e.g. np.asarray(...))",
                                input=text, returned=short(value))
         if record.mutated:
-            raise CheckFailure("modified its input; compute a new array instead "
-                               "(no x[...] = ..., no x *= ..., no out=x)", input=text)
+            raise CheckFailure(f"modified its input (argument {record.mutated[0] + 1}); compute a new array "
+                               "instead (no x[...] = ..., no x *= ..., no out=x)", input=text)
         self.warnings = record.warnings
         return value
 
-    def raises(self, name: str, type_name: str, *args: Any, **kwargs: Any) -> None:
-        """``name(*args, **kwargs)`` must raise ``type_name``."""
+    def raises(self, name: str, type_name: str, *args: Any, because: str = "", **kwargs: Any) -> None:
+        """``name(*args, **kwargs)`` must raise ``type_name``; ``because`` says which rule."""
         text = call_text(name, args, kwargs)
+        why = f" ({because})" if because else ""
         try:
-            getattr(self.fns, name).record(*args, **kwargs).value
+            self.record(name, *args, **kwargs).value
         except StudentError as exc:
             if exc.is_a(type_name):
                 return
-            raise explain_error(name, text, exc) from None
-        raise CheckFailure(f"returned a value; it should raise {type_name}", input=text)
+            if exc.is_a("NotImplementedError"):
+                raise self.explain_error(name, text, exc) from None
+            raise CheckFailure(f"raised {exc.type_name}: {exc.message}; expected {type_name}{why}", input=text) from None
+        except SubmissionFault as exc:
+            raise CheckFailure(exc.summary, input=text) from None
+        raise CheckFailure(f"returned a value; expected it to raise {type_name}{why}", input=text)
 
+    def not_defined(self, name: str, exc: NotDefined | None = None) -> CheckFailure:
+        if self.in_notebook:
+            return CheckFailure(f"{name} is not defined yet: run the cell that defines it (and the cells above it)")
+        return CheckFailure(exc.summary if exc else f"the notebook does not define {name}")
 
-def explain_error(name: str, text: str, exc: StudentError) -> CheckFailure:
-    if exc.is_a("NotImplementedError"):
-        return NotImplementedYet(f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code")
-    if exc.type_name == "NameError":
-        return CheckFailure(f"raised NameError: {exc.message}. Was a cell above not run? "
-                            "Run the notebook's cells from the top.", input=text)
-    return CheckFailure(f"raised {exc.type_name}: {exc.message}", input=text)
+    def explain_error(self, name: str, text: str, exc: StudentError) -> CheckFailure:
+        if exc.is_a("NotImplementedError"):
+            return NotImplementedYet(f"{name} is not implemented yet: replace `raise NotImplementedError()` "
+                                     "with your code")
+        where = f" ({exc.where})" if exc.where else ""
+        if exc.type_name == "NameError":
+            hint = ("Was a cell above not run? Run the notebook's cells from the top." if self.in_notebook else
+                    "Does the notebook import or define that name before it uses it?")
+            return CheckFailure(f"raised NameError: {exc.message}{where}. {hint}", input=text)
+        return CheckFailure(f"raised {exc.type_name}: {exc.message}{where}", input=text)
 
 
 def call_text(name: str, args: tuple, kwargs: dict) -> str:
@@ -122,34 +160,78 @@ def call_text(name: str, args: tuple, kwargs: dict) -> str:
 
 
 def short(value: Any, limit: int = 80) -> str:
-    if isinstance(value, np.ndarray) and value.size > 6:
+    """A returned value as the student reads it: small arrays in full, others by shape and dtype."""
+    if isinstance(value, np.ndarray) and value.size > 8:
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def expect_array(value: Any, shape: tuple, text: str) -> np.ndarray:
-    """A floating NumPy array (or NumPy scalar) of ``shape``, all finite."""
+def _because(rule: str) -> str:
+    return f" ({rule})" if rule else ""
+
+
+def expect_array(value: Any, shape: tuple, text: str, rule: str = "", finite: bool = True) -> np.ndarray:
+    """A floating NumPy array (or NumPy scalar) of ``shape``, all finite unless ``finite`` is False.
+
+    ``rule`` names the requirement in the message, e.g. "rule 2: floating output of x's shape".
+    """
+    shape = tuple(shape)
+    if isinstance(value, list):
+        raise CheckFailure(f"returned a list; expected a NumPy array of shape {shape}{_because(rule)}",
+                           input=text, returned=short(value), expected=f"a floating NumPy array of shape {shape}")
     if not isinstance(value, (np.ndarray, np.generic)):
-        raise CheckFailure(f"returned a {type(value).__name__}; expected a NumPy array of shape {shape}",
+        raise CheckFailure(f"returned {kind_of(value)}; expected a NumPy array of shape {shape}{_because(rule)}",
                            input=text, returned=short(value), expected=f"a floating NumPy array of shape {shape}")
     array = np.asarray(value)
     if array.dtype.kind != "f":
-        raise CheckFailure(f"returned dtype {array.dtype}; expected a floating dtype (e.g. float64)",
-                           input=text, returned=short(value))
-    if array.shape != tuple(shape):
-        raise CheckFailure(f"returned shape {array.shape}; expected the shape {tuple(shape)}",
-                           input=text, returned=short(value), expected=f"shape {tuple(shape)}")
-    if not np.isfinite(array).all():
+        raise CheckFailure(f"returned dtype {array.dtype}; expected a floating dtype{_because(rule)}",
+                           input=text, returned=short(value), expected=f"a floating NumPy array of shape {shape}")
+    if array.shape != shape:
+        raise CheckFailure(f"returned shape {array.shape}; expected shape {shape}{_because(rule)}",
+                           input=text, returned=short(value), expected=f"a floating NumPy array of shape {shape}")
+    if finite and not np.isfinite(array).all():
         raise CheckFailure("returned NaN or inf; expected finite numbers", input=text, returned=short(value))
     return array
 
 
-def expect_close(value: Any, expected: Any, text: str, rtol: float = 1e-6, atol: float = 1e-12) -> None:
-    got = np.asarray(value, dtype=float)
+def expect_number(value: Any, text: str, rule: str = "") -> float:
+    """A single real number: Python int or float, a NumPy integer or floating scalar, or a 0-d array."""
+    ok = (type(value) in (int, float) or isinstance(value, (np.integer, np.floating))
+          or isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf")
+    if not ok:
+        raise CheckFailure(f"returned {kind_of(value)}; expected a single number{_because(rule)}",
+                           input=text, returned=short(value))
+    return float(value)
+
+
+def expect_tuple(value: Any, length: int, text: str, names: str) -> tuple:
+    """A tuple of ``length`` items, such as (W3, b3)."""
+    if not isinstance(value, tuple) or len(value) != length:
+        size = f" of length {len(value)}" if isinstance(value, (list, tuple)) else ""
+        raise CheckFailure(f"returned {kind_of(value)}{size}; expected a tuple {names}", input=text,
+                           returned=short(value))
+    return value
+
+
+def expect_close(value: Any, expected: Any, text: str, rtol: float = 1e-6, atol: float = 1e-12,
+                 rule: str = "") -> None:
+    """``value`` has ``expected``'s shape and agrees with it element-wise (the first difference is shown)."""
     want = np.asarray(expected, dtype=float)
-    if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=atol):
-        raise CheckFailure("gave the wrong value", input=text, returned=short(value), expected=short(want))
+    try:
+        got = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise CheckFailure(f"returned {kind_of(value)}, which is not numbers", input=text, returned=short(value)) from None
+    if got.shape != want.shape:
+        raise CheckFailure(f"returned shape {got.shape}; expected shape {want.shape}{_because(rule)}", input=text,
+                           returned=short(value), expected=short(want))
+    close = np.isclose(got, want, rtol=rtol, atol=atol)
+    if not close.all():
+        where = np.unravel_index(np.argmin(close), close.shape) if close.ndim else ()
+        at = f" at index {tuple(int(i) for i in where)}" if where else ""
+        tolerance = f"{rule + ': ' if rule else ''}to a relative error of {rtol:g} or an absolute {atol:g}"
+        raise CheckFailure(f"gave {float(got[where])!r}{at}; expected {float(want[where])!r} ({tolerance})",
+                           input=text, returned=short(value), expected=short(want))
 
 
 # -- the notebook's own functions --------------------------------------------------------
@@ -161,7 +243,9 @@ class LocalFunction:
         self.fn = fn
 
     def record(self, *args: Any, **kwargs: Any) -> CallRecord:
-        return call_locally(self.name, self.fn, args, kwargs)
+        """The call observed like a call into the sandbox; a :class:`View` argument becomes the view."""
+        return call_locally(self.name, self.fn, tuple(local(a) for a in args),
+                            {k: local(v) for k, v in kwargs.items()})
 
 
 class LocalFunctions:
@@ -178,5 +262,10 @@ class LocalFunctions:
         if name.startswith("_"):
             raise AttributeError(name)
         if not callable(self.namespace.get(name)):
-            raise CheckFailure(f"{name} is not defined yet: run the cell that defines it (and the cells above it)")
+            raise NotDefined(name, {"type": "NotDefined", "message": f"{name} is not defined"})
         return LocalFunction(name, self.namespace[name])
+
+
+__all__ = ["REGISTRY", "Calls", "CheckFailure", "LocalFunction", "LocalFunctions", "NotImplementedYet", "PublicCheck",
+           "Registry", "View", "call_text", "expect_array", "expect_close", "expect_number", "expect_tuple",
+           "public_check", "short"]

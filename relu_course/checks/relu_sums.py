@@ -1,56 +1,148 @@
-"""Public checks of assignment 02: known values and properties, no reference solution."""
+"""Public checks of assignment 02: every rule of the notebook, on inputs of every kind it allows.
+
+Expected values come from the formulas in the exercise text, evaluated one number at a time
+in plain Python, from properties any right answer has (the interpolant hits every point,
+the least-squares residual is orthogonal to the features), and from known results (one
+unit fits the least-squares line, |x| is exact with a shift at 0, the x² law). None of
+them uses the reference solution.
+"""
 from __future__ import annotations
+
+from typing import Any, Callable
 
 import numpy as np
 
-from .core import CheckFailure, Calls, call_text, expect_array, expect_close, public_check, short
+from ..testing import View, local
+from .core import (Calls, CheckFailure, call_text, expect_array, expect_close, expect_number, expect_tuple,
+                   public_check, short)
 
-A = "02_relu_sums"
-GRID = np.linspace(-3, 3, 25)
+ASSIGNMENT = "02_relu_sums"
+A = ASSIGNMENT
+
+OUTPUT = "rule 2: a floating array of x's shape"
+INVALID = "rule 5: invalid input raises ValueError"
 
 
-def plot_curve(name: str, *args):
-    """A picture of the student's ``name(GRID, *args)``, for a failed check."""
+def relu_of(z: float) -> float:
+    return z if z > 0 else 0.0
+
+
+#: the functions of x as their formulas for one number: (x, *parameters) -> value
+FORMULAS: dict[str, Callable[..., float]] = {
+    "shifted_relu": lambda x, h: relu_of(x - float(h)),
+    "neuron": lambda x, w, b: relu_of(float(w) * x + float(b)),
+    "relu_sum": lambda x, weights, shifts, bias=0.0: sum(float(c) * relu_of(x - float(h))
+                                                         for c, h in zip(weights, shifts)) + float(bias),
+}
+
+
+def exact(name: str, x: Any, *parameters: Any, **kwargs: Any) -> np.ndarray:
+    """The formula of ``name`` at every element of ``x`` (any shape), in float64."""
+    values = np.asarray(local(x), dtype=np.float64)
+    formula = FORMULAS[name]
+    return np.array([formula(float(v), *parameters, **kwargs) for v in values.ravel()],
+                    dtype=np.float64).reshape(values.shape)
+
+
+def agrees(call: Calls, name: str, x: Any, *parameters: Any, **kwargs: Any) -> np.ndarray:
+    """``name(x, *parameters)`` is a floating array of x's shape with the formula's values."""
+    text = call_text(name, (x, *parameters), kwargs)
+    array = expect_array(call(name, x, *parameters, **kwargs), np.shape(local(x)), text, OUTPUT)
+    expect_close(array, exact(name, x, *parameters, **kwargs), text, rule="rule 4")
+    return array
+
+
+def plot_against_formula(name: str, *parameters: Any):
+    """The student's ``name(x, *parameters)`` on [-3, 3] beside the formula, for a failed check."""
 
     def plot(fns, ax) -> None:
-        ys = np.asarray(getattr(fns, name).record(GRID, *args).value, dtype=float)
-        ax.plot(GRID, ys, marker=".", label=f"your {name}(x, {', '.join(map(str, args))})")
-        ax.axhline(0, color="grey", lw=0.5)
+        grid = np.linspace(-3, 3, 241)  # a fresh grid each time: a function that writes into x spoils only its own
+        shown = ", ".join(short(p) for p in parameters)
+        ax.plot(grid, exact(name, grid, *parameters), color="gray", linewidth=4, alpha=0.5, label="expected")
+        ax.plot(grid, np.asarray(getattr(fns, name).record(grid.copy(), *parameters).value, dtype=float),
+                label=f"your {name}")
+        ax.axhline(0, color="gray", linewidth=0.5)
+        ax.set_title(f"{name}(x, {shown}) on [-3, 3]")
+        ax.set_xlabel("x")
+        ax.set_ylabel(f"{name}(x, {shown})")
         ax.legend()
 
     return plot
 
 
-def shape_contract(name: str, *args) -> None:
-    """Scalars and arrays of any shape in, floats of the same shape out, the input unchanged."""
+# -- inputs of every kind rule 1 allows (the checks' own; the hidden tests use others) -------
+SCALARS = [0.75, -2, 3, np.float64(-1.25), np.array(1.5), np.array(-1)]
+SHAPES = [np.linspace(-3, 3, 7), np.linspace(-2, 2, 6).reshape(2, 3), np.linspace(-4, 4, 8).reshape(2, 2, 2),
+          np.zeros((0, 2))]
+INTEGERS = [np.array([1, 3, 200], dtype=np.uint8), np.array([-5, -1, 2, 7], dtype=np.int8),
+            np.array([-300, -2, 5, 1000], dtype=np.int16), np.arange(-3, 4)]
+VIEWS = [View(np.linspace(-3, 3, 12).reshape(3, 4), (slice(None), slice(None, None, 2))),
+         View(np.linspace(-2, 2, 6).reshape(2, 3), "T"), View(np.linspace(-1, 1, 9), (slice(None, None, -2),))]
+ZEROS = [0, -0.0, np.array([0.0, -0.0, 1.0])]
 
-    @public_check(A, name, "accepts scalars and arrays of any shape; returns floats of the same shape")
-    def check(fns) -> None:
+
+def function_of_x(name: str, parameters: list[tuple], integer_parameters: list[tuple]) -> None:
+    """The checks shifted_relu, neuron and relu_sum share: rules 1 to 4 for x, with ``parameters``
+    cycled over the inputs; ``integer_parameters`` go with integer x (integers in, floats out)."""
+    plot = plot_against_formula(name, *parameters[0])
+
+    def each(fns, inputs: list, params: list[tuple]) -> None:
         call = Calls(fns)
-        for x in (0.5, 3, np.array(-1.5), np.linspace(-2, 2, 5), np.arange(-6.0, 6.0).reshape(3, 4), np.arange(-3, 3),
-                  np.arange(12.0).reshape(3, 4)[:, ::2] - 5):
-            expect_array(call(name, x, *args), np.shape(x), call_text(name, (x, *args), {}))
+        for i, x in enumerate(inputs):
+            agrees(call, name, x, *params[i % len(params)])
+
+    @public_check(A, name, "Python int and float, NumPy scalars and 0-d arrays: a floating 0-d result (rules 1, 2)", plot)
+    def scalars(fns) -> None:
+        each(fns, SCALARS, parameters)
+
+    @public_check(A, name, "arrays of any shape (1-d, 2-d, 3-d, empty): floats of x's shape (rules 1, 2)", plot)
+    def shapes(fns) -> None:
+        each(fns, SHAPES, parameters)
+
+    @public_check(A, name, "integer x (uint8, int8, int16, int64) with integer parameters: floating output "
+                           "(rules 1, 2)", plot)
+    def integers(fns) -> None:
+        each(fns, INTEGERS, integer_parameters)
+
+    @public_check(A, name, "non-contiguous views of x such as x[:, ::2], x.T and x[::-2] (rule 1)", plot)
+    def views(fns) -> None:
+        each(fns, VIEWS, parameters)
+
+    @public_check(A, name, "0 and -0.0 (rule 4: -0.0 counts as 0)", plot)
+    def zeros(fns) -> None:
+        each(fns, ZEROS, parameters)
+
+    @public_check(A, name, "never modifies its arguments (rule 3)")
+    def no_mutation(fns) -> None:
+        call = Calls(fns)
+        for x in (np.linspace(-2, 2, 5), VIEWS[0]):
+            call(name, x, *[np.array(p) if isinstance(p, list) else p for p in parameters[0]])
 
 
-shape_contract("shifted_relu", 1.0)
-shape_contract("neuron", -2.0, 1.0)
+# -- Part 1: shifted_relu, neuron, hinge -------------------------------------------------------
+function_of_x("shifted_relu", [(1.0,), (-2,), (0,), (np.float64(0.25),), (np.int64(3),)],
+              [(-2,), (3,), (0,), (np.int64(-1),)])
 
 
 @public_check(A, "shifted_relu", "known values: shifted_relu([-1, 0, 1, 2, 3], 1) = [0, 0, 0, 1, 2]",
-              plot_curve("shifted_relu", 1.0))
+              plot_against_formula("shifted_relu", 1.0))
 def shifted_known(fns) -> None:
     x = np.array([-1.0, 0.0, 1.0, 2.0, 3.0])
     expect_close(Calls(fns)("shifted_relu", x, 1.0), [0.0, 0.0, 0.0, 1.0, 2.0], call_text("shifted_relu", (x, 1.0), {}))
 
 
-@public_check(A, "shifted_relu", "zero left of the hinge h, slope 1 right of it (h = -1.5)", plot_curve("shifted_relu", -1.5))
+@public_check(A, "shifted_relu", "zero left of the hinge h, slope 1 right of it (h = -1.5)",
+              plot_against_formula("shifted_relu", -1.5))
 def shifted_shape(fns) -> None:
-    y = np.asarray(Calls(fns)("shifted_relu", GRID, -1.5), dtype=float)
-    expect_close(y, np.where(GRID > -1.5, GRID + 1.5, 0.0), "shifted_relu(x, -1.5) on [-3, 3]")
+    agrees(Calls(fns), "shifted_relu", np.linspace(-3, 3, 25), -1.5)
+
+
+function_of_x("neuron", [(2.0, -2.0), (-1.5, 0.5), (3, -2), (np.float64(0.8), np.float64(-1.2)), (-1, 0)],
+              [(-2, 3), (3, -1), (1, 0), (np.int64(-1), np.int64(2))])
 
 
 @public_check(A, "neuron", "known values: neuron(x, 2, -2) = 2 relu(x - 1), neuron(x, -1, 1) = relu(1 - x)",
-              plot_curve("neuron", 2.0, -2.0))
+              plot_against_formula("neuron", 2.0, -2.0))
 def neuron_known(fns) -> None:
     call = Calls(fns)
     x = np.array([-1.0, 0.0, 1.0, 2.0])
@@ -58,34 +150,49 @@ def neuron_known(fns) -> None:
     expect_close(call("neuron", x, -1.0, 1.0), [2.0, 1.0, 0.0, 0.0], call_text("neuron", (x, -1.0, 1.0), {}))
 
 
-@public_check(A, "neuron", "w = 0 gives the constant relu(b)")
+@public_check(A, "neuron", "w = 0 gives the constant relu(b), still an array of x's shape (rule 2)",
+              plot_against_formula("neuron", 0.0, 0.5))
 def neuron_flat(fns) -> None:
-    x = np.array([-1.0, 5.0])
-    expect_close(Calls(fns)("neuron", x, 0.0, 3.0), [3.0, 3.0], call_text("neuron", (x, 0.0, 3.0), {}))
+    call = Calls(fns)
+    for x, b in ((np.array([-1.0, 5.0]), 3.0), (np.linspace(-1, 1, 6).reshape(2, 3), -2.0), (0.5, 1), (np.array(2.0), 0.5)):
+        agrees(call, "neuron", x, 0, b)
+        agrees(call, "neuron", x, 0.0, b)
 
 
-@public_check(A, "hinge", "hinge(2, -2) = (1.0, 'right') and hinge(-0.5, 1) = (2.0, 'left')")
+HINGES = [((2.0, -2.0), (1.0, "right")), ((-0.5, 1.0), (2.0, "left")), ((4, 2), (-0.5, "right")),
+          ((-3, 0), (0.0, "left")), ((np.float64(0.25), np.float64(-1.0)), (4.0, "right")),
+          ((np.int64(-2), np.int64(5)), (2.5, "left"))]
+
+
+@public_check(A, "hinge", "(position, side) for ints, floats and NumPy scalars: hinge(2, -2) = (1.0, 'right'), "
+                          "hinge(-0.5, 1) = (2.0, 'left')")
 def hinge_known(fns) -> None:
     call = Calls(fns)
-    for (w, b), (position, side) in (((2.0, -2.0), (1.0, "right")), ((-0.5, 1.0), (2.0, "left"))):
+    for (w, b), (position, side) in HINGES:
         text = call_text("hinge", (w, b), {})
-        value = call("hinge", w, b)
-        if not isinstance(value, tuple) or len(value) != 2:
-            raise CheckFailure("must return a tuple (position, side)", input=text, returned=short(value))
-        if value[1] != side:
-            raise CheckFailure(f"the side should be {side!r}", input=text, returned=short(value))
-        expect_close(value[0], position, text)
+        got_position, got_side = expect_tuple(call("hinge", w, b), 2, text, "(position, side)")
+        expect_close(expect_number(got_position, f"the position of {text}", "a Python float or a NumPy floating scalar"),
+                     position, f"the position of {text}")
+        if not isinstance(got_side, str) or got_side != side:
+            raise CheckFailure(f"the side is {got_side!r}; expected the string {side!r}", input=text,
+                               returned=short(got_side))
 
 
-@public_check(A, "hinge", "w = 0 raises ValueError (a constant neuron has no hinge)")
+@public_check(A, "hinge", "w == 0 raises ValueError: 0, 0.0, -0.0 and np.float64(0) (a constant neuron has no hinge)")
 def hinge_flat(fns) -> None:
-    Calls(fns).raises("hinge", "ValueError", 0.0, 1.0)
+    call = Calls(fns)
+    for w, b in ((0, 1.0), (0.0, -2.0), (-0.0, 0.0), (np.float64(0.0), 3)):
+        call.raises("hinge", "ValueError", w, b, because="w == 0: a constant neuron has no hinge")
 
 
-shape_contract("relu_sum", [1.0, -2.0, 0.5], [-1.0, 0.0, 1.5])
+# -- Part 2: relu_sum --------------------------------------------------------------------------
+function_of_x("relu_sum", [([1.0, -2.0, 0.5], [-1.0, 0.0, 1.5]), (np.array([0.5, 2.0]), np.array([-0.5, 0.5]), 0.25),
+                           ([3.0], [1.0], -1)],
+              [(np.array([2, -1]), np.array([-1, 1]), 3), ([1, 1], [0, 2]), (np.array([-3]), np.array([1]), -2)])
 
 
-@public_check(A, "relu_sum", "known values, with and without a bias", plot_curve("relu_sum", [1.0, -2.0], [0.0, 1.0]))
+@public_check(A, "relu_sum", "known values: without a bias, and with bias=1.0 by keyword and by position",
+              plot_against_formula("relu_sum", [1.0, -2.0], [0.0, 1.0]))
 def relu_sum_known(fns) -> None:
     call = Calls(fns)
     x = np.array([[-1.0, 0.5], [1.5, 3.0]])
@@ -93,6 +200,8 @@ def relu_sum_known(fns) -> None:
                  call_text("relu_sum", (x, [1.0, -2.0], [0.0, 1.0]), {}))
     expect_close(call("relu_sum", 0.5, [1.0, -2.0], [0.0, 1.0], bias=1.0), 1.5,
                  call_text("relu_sum", (0.5, [1.0, -2.0], [0.0, 1.0]), {"bias": 1.0}))
+    expect_close(call("relu_sum", x, np.array([1.0, -2.0]), np.array([0.0, 1.0]), 1.0), [[1.0, 1.5], [1.5, 0.0]],
+                 call_text("relu_sum", (x, np.array([1.0, -2.0]), np.array([0.0, 1.0]), 1.0), {}))
 
 
 @public_check(A, "relu_sum", "the slope changes by weights[i] at shifts[i] (three units)")
@@ -108,60 +217,180 @@ def relu_sum_slopes(fns) -> None:
                      rtol=1e-6, atol=1e-6)
 
 
-@public_check(A, "interpolating_relu_sum", "the sum passes through every given point")
+#: the vectorisation check: 100 times fewer (point, unit) pairs than the hidden test's 10,000 x 10,000,
+#: so 100 times less than its 10 s call limit
+SIZE, SIZE_SECONDS = 1_000, 0.1
+
+
+@public_check(A, "relu_sum", f"vectorised: {SIZE:,} points and {SIZE:,} units in under {SIZE_SECONDS:g} s, right values")
+def relu_sum_size(fns) -> None:
+    rng = np.random.default_rng(1000)
+    x, shifts, weights = rng.uniform(-1.5, 1.5, size=SIZE), np.sort(rng.uniform(-1, 1, size=SIZE)), rng.normal(size=SIZE)
+    call = Calls(fns)
+    text = f"relu_sum(x, weights, shifts) with {SIZE:,} points and {SIZE:,} units"
+    seconds = []
+    for _ in range(3):  # the best of up to three runs: a busy machine slows a run, not a loop
+        value = call("relu_sum", x, weights, shifts)
+        seconds.append(call.seconds)
+        if min(seconds) < SIZE_SECONDS or call.seconds > 5 * SIZE_SECONDS:
+            break
+    array = expect_array(value, x.shape, text, OUTPUT)
+    if min(seconds) >= SIZE_SECONDS:
+        raise CheckFailure(f"took {min(seconds):.2f} s; expected under {SIZE_SECONDS:g} s: that is a Python loop over "
+                           "points and units, which the rule forbids (vectorised: whole-array NumPy). The hidden test "
+                           "gives 10,000 points and 10,000 units 10 s", input=text)
+    sample = np.linspace(0, SIZE - 1, 12).astype(int)
+    expect_close(array[sample], [FORMULAS["relu_sum"](float(x[i]), weights, shifts) for i in sample],
+                 f"12 of the values of {text}", rtol=1e-6, atol=1e-9)
+
+
+# -- Part 3: interpolating_relu_sum ------------------------------------------------------------
+def interpolant_at(weights: np.ndarray, shifts: np.ndarray, bias: float, x: np.ndarray) -> np.ndarray:
+    """sum_i weights[i] relu(x - shifts[i]) + bias, point by point (the course's formula)."""
+    return np.array([FORMULAS["relu_sum"](float(v), weights, shifts, bias) for v in x])
+
+
+def interpolation(call: Calls, knots: Any, values: Any) -> tuple[np.ndarray, np.ndarray, float]:
+    """(weights, shifts, bias), checked: floating arrays of shape (n - 1,) and a number."""
+    text = call_text("interpolating_relu_sum", (knots, values), {})
+    weights, shifts, bias = expect_tuple(call("interpolating_relu_sum", knots, values), 3, text,
+                                         "(weights, shifts, bias)")
+    n = len(knots)
+    rule = "the exercise: floating arrays of shape (n - 1,)"
+    return (expect_array(weights, (n - 1,), f"the weights of {text}", rule),
+            expect_array(shifts, (n - 1,), f"the shifts of {text}", rule),
+            expect_number(bias, f"the bias of {text}", "a Python float or a NumPy floating scalar"))
+
+
+@public_check(A, "interpolating_relu_sum", "known answer: knots [-1, 0, 2], values [1, 0, 4] give weights [-1, 3], "
+                                           "shifts [-1, 0], bias 1")
+def interpolation_known(fns) -> None:
+    knots, values = np.array([-1.0, 0.0, 2.0]), np.array([1.0, 0.0, 4.0])
+    text = call_text("interpolating_relu_sum", (knots, values), {})
+    weights, shifts, bias = interpolation(Calls(fns), knots, values)
+    expect_close(weights, [-1.0, 3.0], f"the weights of {text}")
+    expect_close(shifts, [-1.0, 0.0], f"the shifts of {text}")
+    expect_close(bias, 1.0, f"the bias of {text}")
+
+
+@public_check(A, "interpolating_relu_sum", "the sum passes through every point and is straight between them "
+                                           "(arrays, lists and integers)")
 def interpolation_hits(fns) -> None:
     call = Calls(fns)
-    knots, values = np.array([-1.0, -0.2, 0.5, 1.0]), np.array([1.0, -0.5, 0.25, 2.0])
-    result = call("interpolating_relu_sum", knots, values)
-    if not isinstance(result, tuple) or len(result) != 3:
-        raise CheckFailure("must return a tuple (weights, shifts, bias)", returned=short(result))
-    weights, shifts, bias = (np.asarray(r, dtype=float) for r in result)
-    at_knots = np.maximum(knots[:, None] - shifts[None, :], 0) @ weights + bias
-    expect_close(at_knots, values, "the ReLU sum at the knots [-1, -0.2, 0.5, 1]", atol=1e-9)
+    for knots, values in ((np.array([-1.0, -0.2, 0.5, 1.0]), np.array([1.0, -0.5, 0.25, 2.0])),
+                          ([0.0, 1.0, 3.0, 4.5, 5.0], [2.0, -1.0, 0.0, 0.0, 3.0]), ([-2, 1, 3], [4, 0, 5]),
+                          (np.array([0.5, 2.5]), np.array([1.0, -1.0]))):
+        weights, shifts, bias = interpolation(call, knots, values)
+        knots_, values_ = np.asarray(knots, dtype=float), np.asarray(values, dtype=float)
+        text = call_text("interpolating_relu_sum", (knots, values), {})
+        expect_close(interpolant_at(weights, shifts, bias, knots_), values_, f"the sum at the knots, from {text}",
+                     atol=1e-9)
+        between = np.linspace(knots_[0], knots_[-1], 37)
+        expect_close(interpolant_at(weights, shifts, bias, between), np.interp(between, knots_, values_),
+                     f"the sum between the knots, from {text}", atol=1e-9)
 
 
-@public_check(A, "interpolating_relu_sum", "unsorted or repeated knots raise ValueError")
+@public_check(A, "interpolating_relu_sum", "invalid input raises ValueError: unsorted or repeated knots, different "
+                                           "lengths, fewer than two knots (rule 5)")
 def interpolation_invalid(fns) -> None:
     call = Calls(fns)
-    for knots in ([0.0, 2.0, 1.0], [0.0, 1.0, 1.0]):
-        call.raises("interpolating_relu_sum", "ValueError", np.array(knots), np.array([0.0, 1.0, 2.0]))
+    for knots, values, why in (([0.0, 2.0, 1.0], [0.0, 1.0, 2.0], "knots not strictly increasing"),
+                               ([0.0, 1.0, 1.0], [0.0, 1.0, 2.0], "a repeated knot"),
+                               ([0.0, 1.0, 2.0], [0.0, 1.0], "knots and values of different lengths"),
+                               ([1.0], [2.0], "fewer than two knots"), ([], [], "fewer than two knots")):
+        call.raises("interpolating_relu_sum", "ValueError", knots, values, because=f"{why}: {INVALID}")
 
 
-@public_check(A, "fit_output_weights", "recovers the weights and bias of an exact ReLU sum")
+# -- Part 4: fit_output_weights ----------------------------------------------------------------
+def fit_text(shifts: np.ndarray, x: np.ndarray) -> str:
+    return f"fit_output_weights(target, shifts, x) with {len(shifts)} shift{'s' * (len(shifts) != 1)} and {len(x)} points"
+
+
+def fitted(call: Calls, target: np.ndarray, shifts: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """(weights, bias), checked: a floating array of shape (K,) and a number."""
+    text = fit_text(shifts, x)
+    weights, bias = expect_tuple(call("fit_output_weights", target, shifts, x), 2, text, "(weights, bias)")
+    return (expect_array(weights, shifts.shape, f"the weights of {text}", "the exercise: a floating array of shape (K,)"),
+            expect_number(bias, f"the bias of {text}", "a Python float or a NumPy floating scalar"))
+
+
+@public_check(A, "fit_output_weights", "recovers the weights and bias of an exact ReLU sum (sorted and unsorted x)")
 def fit_exact(fns) -> None:
+    call = Calls(fns)
     x = np.linspace(-1, 1, 11)
-    target = 0.5 + 2.0 * np.maximum(x + 0.5, 0) - 3.0 * np.maximum(x - 0.25, 0)
-    result = Calls(fns)("fit_output_weights", target, np.array([-0.5, 0.25]), x)
-    if not isinstance(result, tuple) or len(result) != 2:
-        raise CheckFailure("must return a tuple (weights, bias)", returned=short(result))
-    expect_close(result[0], [2.0, -3.0], "the weights", atol=1e-8)
-    expect_close(result[1], 0.5, "the bias", atol=1e-8)
+    for points in (x, x[[3, 9, 0, 5, 10, 1, 7, 2, 8, 4, 6]]):
+        target = 0.5 + 2.0 * np.maximum(points + 0.5, 0) - 3.0 * np.maximum(points - 0.25, 0)
+        shifts = np.array([-0.5, 0.25])
+        weights, bias = fitted(call, target, shifts, points)
+        sorted_ = "sorted" if points is x else "unsorted"
+        expect_close(weights, [2.0, -3.0], f"the weights of {fit_text(shifts, points)} ({sorted_})", atol=1e-8)
+        expect_close(bias, 0.5, f"the bias of {fit_text(shifts, points)} ({sorted_})", atol=1e-8)
 
 
-@public_check(A, "fit_output_weights", "the residual is orthogonal to every feature column and the constant")
+@public_check(A, "fit_output_weights", "the residual is orthogonal to every feature column and the column of ones "
+                                       "(one and three shifts)")
 def fit_orthogonal(fns) -> None:
+    call = Calls(fns)
     x = np.linspace(-1, 1, 21)
-    shifts, target = np.array([-1.0, -0.3, 0.4]), np.cos(3 * x)
-    weights, bias = Calls(fns)("fit_output_weights", target, shifts, x)
-    features = np.column_stack([np.maximum(x[:, None] - shifts, 0), np.ones_like(x)])
-    residual = features[:, :-1] @ np.asarray(weights, dtype=float) + float(bias) - target
-    expect_close(features.T @ residual, np.zeros(features.shape[1]), "features.T @ residual", atol=1e-8)
+    for shifts in (np.array([-1.0, -0.3, 0.4]), np.array([0.1])):
+        target = np.cos(3 * x)
+        weights, bias = fitted(call, target, shifts, x)
+        features = np.column_stack([np.maximum(x[:, None] - shifts, 0), np.ones_like(x)])
+        residual = target - features @ np.append(weights, bias)
+        expect_close(features.T @ residual, np.zeros(features.shape[1]), f"features.T @ residual, from "
+                     f"{fit_text(shifts, x)} (the residual must be orthogonal to every column)", atol=1e-8)
 
 
-@public_check(A, "approximation_errors", "x² follows the exact law: MSE 4/(45 N^4), max error 2/(3 N^2) for N = 1, 2, 4")
+# -- Part 5: approximation_errors ------------------------------------------------------------
+GRID = np.linspace(-1, 1, 2001)  # the recipe's grid
+
+
+def errors_of(call: Calls, fns: Any, target: str, counts: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(max_errors, mses) of approximation_errors(np.<target>, counts), checked for types and shapes."""
+    text = f"approximation_errors(np.{target}, {short(counts)})"
+    max_errors, mses = expect_tuple(call("approximation_errors", fns.numpy(target), counts), 2, text,
+                                    "(max_errors, mses)")
+    rule = "the exercise: two floating arrays of shape (len(unit_counts),)"
+    return (expect_array(max_errors, (len(counts),), f"the max errors of {text}", rule),
+            expect_array(mses, (len(counts),), f"the mean squared errors of {text}", rule))
+
+
+@public_check(A, "approximation_errors", "returns a tuple (max_errors, mses) of floating arrays, for a list and "
+                                         "an array of unit counts")
+def approximation_types(fns) -> None:
+    call = Calls(fns)
+    errors_of(call, fns, "square", [1, 2, 3])
+    errors_of(call, fns, "sin", np.array([2, 5]))
+
+
+@public_check(A, "approximation_errors", "N = 1 is the least-squares line on the grid (np.polyfit): its max error "
+                                         "and MSE for x² and sin(x)")
+def approximation_one_unit(fns) -> None:
+    call = Calls(fns)
+    for target in ("square", "sin"):
+        y = getattr(np, target)(GRID)
+        error = np.polyval(np.polyfit(GRID, y, 1), GRID) - y
+        max_errors, mses = errors_of(call, fns, target, [1])
+        expect_close(max_errors, [np.max(np.abs(error))], f"the max error of approximation_errors(np.{target}, [1])")
+        expect_close(mses, [np.mean(error ** 2)], f"the mean squared error of approximation_errors(np.{target}, [1])")
+
+
+@public_check(A, "approximation_errors", "x² follows the law: MSE 4/(45 N^4), max error 2/(3 N^2), "
+                                         "within 5% for N = 4, 2, 8, 16 (in that order)")
 def approximation_law(fns) -> None:
-    counts = np.array([1, 2, 4])
-    result = Calls(fns)("approximation_errors", fns.numpy("square"), counts)
-    if not isinstance(result, tuple) or len(result) != 2:
-        raise CheckFailure("must return a tuple (max_errors, mses)", returned=short(result))
-    text = "approximation_errors(np.square, [1, 2, 4])"
-    expect_close(result[1], 4 / (45 * counts.astype(float) ** 4), f"the MSEs of {text}", rtol=0.01)
-    expect_close(result[0], 2 / (3 * counts.astype(float) ** 2), f"the max errors of {text}", rtol=0.01)
+    counts = [4, 2, 8, 16]
+    max_errors, mses = errors_of(Calls(fns), fns, "square", counts)
+    n = np.array(counts, dtype=float)
+    text = f"approximation_errors(np.square, {counts})"
+    expect_close(mses, 4 / (45 * n ** 4), f"the mean squared errors of {text}", rtol=0.05, atol=0,
+                 rule="the law 4/(45 N^4)")
+    expect_close(max_errors, 2 / (3 * n ** 2), f"the max errors of {text}", rtol=0.05, atol=0,
+                 rule="the law 2/(3 N^2)")
 
 
-@public_check(A, "approximation_errors", "|x| is represented exactly by two units")
+@public_check(A, "approximation_errors", "|x| is represented exactly when a shift sits at 0 (N = 2 and 4)")
 def approximation_abs(fns) -> None:
-    max_errors, _ = Calls(fns)("approximation_errors", fns.numpy("abs"), [2])
-    if not float(np.asarray(max_errors)[0]) < 1e-9:
-        raise CheckFailure("the max error for |x| with N = 2 should be 0 (up to rounding)",
-                           input="approximation_errors(np.abs, [2])", returned=short(max_errors))
+    max_errors, _ = errors_of(Calls(fns), fns, "abs", [2, 4])
+    if not (max_errors < 1e-9).all():
+        raise CheckFailure("the max error for |x| with N = 2 and 4 should be 0 (up to round-off)",
+                           input="approximation_errors(np.abs, [2, 4])", returned=short(max_errors))

@@ -73,7 +73,8 @@ class Worker:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "relu_course.engine.worker", str(theirs.fileno()),
-                 "torch" if self.preload_torch else "no-torch"],
+                 *(["no-torch"] if not self.preload_torch else []),
+                 *(["no-userns"] if "user namespace" in self.limits.disabled else [])],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 env=clean_environment(), cwd=self.root)
         theirs.close()

@@ -6,6 +6,8 @@ fit for a report, and a ``status`` for the record.
 """
 from __future__ import annotations
 
+from .text import clean
+
 #: names of the faults the child reports instead of a value (never the name of a student's class)
 NOT_DEFINED = "NotDefined"
 CALL_TIMEOUT = "CallTimeout"
@@ -31,6 +33,7 @@ class SubmissionFault(Exception):
     status = "error"
 
     def __init__(self, summary: str):
+        summary = clean(summary, 1000)
         super().__init__(summary)
         self.summary = summary
 
@@ -41,10 +44,12 @@ class StudentError(SubmissionFault):
     status = "failed"
 
     def __init__(self, name: str, error: dict):
-        self.type_name = str(error.get("type", "Exception"))
-        self.mro = [str(n) for n in error.get("mro", [])]
-        self.message = str(error.get("message", ""))
-        self.where = str(error.get("where", ""))
+        error = error if isinstance(error, dict) else {}
+        mro = error.get("mro", [])
+        self.type_name = clean(error.get("type", "Exception"), 100)
+        self.mro = [clean(n, 100) for n in (mro[:32] if isinstance(mro, list) else [])]
+        self.message = clean(error.get("message", ""), 500)
+        self.where = clean(error.get("where", ""), 100)
         if self.is_a("NotImplementedError"):
             summary = f"{name} is not implemented yet"
         elif fault_name(error) == NOT_DEFINED:
@@ -52,7 +57,7 @@ class StudentError(SubmissionFault):
         else:
             where = f" ({self.where})" if self.where else ""
             summary = f"{name} raised {self.type_name}: {self.message}{where}"
-        super().__init__(summary.splitlines()[0] if summary else summary)
+        super().__init__(summary)
 
     def is_a(self, type_name: str) -> bool:
         """Whether the exception's class is, or derives from, a class of that name."""

@@ -1,8 +1,8 @@
 """Fences put around a forked child before it runs any student code.
 
-A child is made in two steps (see :mod:`.worker`): the first forked process calls
-:func:`enter`, which makes the namespaces, and forks the child, which calls :func:`apply`
-and becomes pid 1 of its own pid namespace. Always: its own session and process group, a
+The worker prepares once (:func:`prepare_worker`), makes a pid namespace for each child just
+before it forks it (:func:`before_fork`), and the child, pid 1 of that namespace, fences
+itself in (:func:`apply`) before it runs anything of the student's. Always: its own session and process group, a
 scratch working directory, a clean environment, closed file descriptors, resource limits.
 Where the kernel allows, detected here and never assumed: mount, pid, IPC and network
 namespaces (made with a user namespace where the grader is not root), a private /proc, a
@@ -99,15 +99,35 @@ def python_is_public(readable: list[str]) -> bool:
     return all(namespaces.closed_ancestor(r) is None for r in readable if os.path.exists(r))
 
 
-def enter(limits: dict) -> list[str]:
-    """Step one, in the first forked process: make the namespaces. Returns those made.
+_worker: dict = {"user namespace": False, "pid namespaces": None}
 
-    The process that calls this forks the child next; the child is pid 1 of the new pid
-    namespace. Where the grader is not root, a user namespace comes first.
-    """
-    disabled = set(limits.get("disabled", ()))
-    wanted = {name for name in OPTIONAL if name.endswith("namespace") and name not in disabled}
-    return namespaces.unshare(wanted, user=os.geteuid() != 0)
+
+def prepare_worker(user_namespace: bool) -> None:
+    """In the worker, once, before it starts a thread: where it is not root, a user namespace
+    (so that it and its children may make the other namespaces); then what gives each child
+    a pid namespace of its own."""
+    if user_namespace and os.geteuid() != 0 and namespaces.enter_user_namespace():
+        _worker["user namespace"] = True
+        namespaces.become_init()  # so that it may point its children back at its own pid namespace
+    try:
+        _worker["pid namespaces"] = namespaces.PidNamespaces()
+    except OSError:
+        pass
+
+
+def before_fork(limits: dict) -> list[str]:
+    """In the worker, just before it forks a child: the namespaces made for that child."""
+    made = ["user namespace"] if _worker["user namespace"] else []
+    pids = _worker["pid namespaces"]
+    if pids is not None and "pid namespace" not in limits.get("disabled", ()) and pids.next_child_in_new():
+        made.append("pid namespace")
+    return made
+
+
+def after_fork(made: list[str]) -> None:
+    """In the worker, just after the fork: its next child no longer goes to that namespace."""
+    if "pid namespace" in made:
+        _worker["pid namespaces"].restore()
 
 
 def _switch_uid(uid: int) -> None:
@@ -121,13 +141,14 @@ def apply(scratch: str, limits: dict, made: list[str], keep_fds: tuple[int, ...]
 
     ``limits`` holds the resource limits, ``readable`` (paths the child may read), ``hidden``
     (paths to cover), ``uid`` (where the grader is root: the uid to run as) and ``disabled``
-    (names from OPTIONAL to leave off). ``made`` is what :func:`enter` returned.
+    (names from OPTIONAL to leave off). ``made`` is what :func:`before_fork` returned.
     """
     from . import landlock, seccomp
 
     os.setsid()  # its own session and group, and no controlling terminal to type into
-    active = ["process group", *made]
     disabled = set(limits.get("disabled", ()))
+    made = [*made, *namespaces.unshare({n for n in OPTIONAL if n.endswith("namespace") and n not in disabled})]
+    active = ["process group", *made]
     readable = limits.get("readable", [])
     uid = limits.get("uid") if "separate uid" not in disabled else None
     home, writable = scratch, [scratch, os.devnull]

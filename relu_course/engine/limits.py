@@ -20,12 +20,13 @@ class SandboxLimits:
     open_files: int = 256
     processes: int = 64
     output_chars: int = 20_000
+    submission_bytes: int = 1024 * MiB  # array data all of one submission's replies may bring, in all
     protocol: Limits = field(default_factory=Limits)
     disabled: tuple[str, ...] = ()  # optional fences to leave off (see fences.OPTIONAL)
 
     def for_child(self) -> dict:
         """What the worker needs to fence a child: everything but the grader's own clocks."""
         data = asdict(self)
-        for key in ("call_seconds", "cell_seconds", "submission_seconds"):
+        for key in ("call_seconds", "cell_seconds", "submission_seconds", "submission_bytes"):
             data.pop(key)
         return data

@@ -1,9 +1,10 @@
 """Linux namespaces for one submission, and the mounts that make them private.
 
-In the first forked process (before it forks the child that will be pid 1 of the new pid
-namespace) :func:`unshare` makes the namespaces the kernel allows: a user namespace where
-the grader is not root (it maps the caller's own ids, and gives the rights to make the
-others), then mount, pid, IPC and network namespaces. In the child, :func:`mount_private`
+Where the grader is not root, the worker moves into a user namespace of its own
+(:func:`enter_user_namespace`), which gives it the right to make the others. Before each
+fork the worker makes a new pid namespace for the child (:class:`PidNamespaces`), which is
+its pid 1; the child then makes its own mount, IPC and network namespaces (:func:`unshare`).
+In the child, :func:`mount_private`
 mounts its own ``/proc`` (it sees no process but its own), a size-limited tmpfs on
 ``/tmp`` that holds everything it may write, and ``/dev/shm``, ``/var/tmp`` and ``/run/lock``
 inside that tmpfs.
@@ -50,27 +51,66 @@ def _write(path: str, text: str) -> None:
         f.write(text)
 
 
-def unshare(wanted: set[str], user: bool) -> list[str]:
-    """Make the namespaces named in ``wanted`` (names from NAMESPACES and "user namespace").
+def enter_user_namespace() -> bool:
+    """Move the calling process (the worker, where it is not root) into a user namespace of its
+    own, its uid and gid mapped to themselves: there it may make the other namespaces. Must be
+    called before the process starts a thread. True if it worked."""
+    uid, gid = os.geteuid(), os.getegid()
+    if not _unshare(CLONE_NEWUSER):
+        return False
+    try:
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"{uid} {uid} 1")
+        _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    except OSError:
+        return False  # a user namespace without a map has no rights: the others will fail alike
+    return True
 
-    ``user``: make a user namespace first (needed where the caller is not root); it maps the
-    caller's uid and gid to themselves. Returns the names of the namespaces made.
+
+PR_SET_PDEATHSIG = 1
+
+
+def become_init() -> None:
+    """Go on as pid 1 of a new pid namespace, owned by the caller's user namespace.
+
+    The calling process forks; the child, pid 1 there, returns (and dies with its parent);
+    the parent only waits for it and exits as it did. Where no pid namespace can be made the
+    caller simply goes on. Call before any thread starts.
     """
-    made = []
-    if user and "user namespace" in wanted:
-        uid, gid = os.geteuid(), os.getegid()
-        if _unshare(CLONE_NEWUSER):
-            try:
-                _write("/proc/self/setgroups", "deny")
-                _write("/proc/self/uid_map", f"{uid} {uid} 1")
-                _write("/proc/self/gid_map", f"{gid} {gid} 1")
-                made.append("user namespace")
-            except OSError:
-                pass  # a user namespace without a map has no rights: the others will fail alike
-    for flag, name in NAMESPACES:
-        if name in wanted and _unshare(flag):
-            made.append(name)
-    return made
+    if not _unshare(CLONE_NEWPID):
+        return
+    pid = os.fork()
+    if pid == 0:
+        _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)  # the worker dies with the process the grader started
+        return
+    _pid, status = os.waitpid(pid, 0)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+class PidNamespaces:
+    """Gives each child forked next a pid namespace of its own (the worker's side).
+
+    ``unshare(CLONE_NEWPID)`` puts the caller's next child in a new pid namespace, as its pid 1;
+    :meth:`restore` points the caller's children back at its own namespace, so that the next
+    ``unshare`` makes a fresh one.
+    """
+
+    def __init__(self) -> None:
+        self.own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+
+    def next_child_in_new(self) -> bool:
+        return _unshare(CLONE_NEWPID)
+
+    def restore(self) -> None:
+        if _libc.setns(self.own, CLONE_NEWPID) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+def unshare(wanted: set[str]) -> list[str]:
+    """Make the namespaces named in ``wanted`` (names from NAMESPACES, the pid namespace aside)
+    for the calling process. Returns the names of those made."""
+    return [name for flag, name in NAMESPACES if flag != CLONE_NEWPID and name in wanted and _unshare(flag)]
 
 
 def make_private() -> None:

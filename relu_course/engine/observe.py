@@ -21,6 +21,8 @@ NUMPY_ERRORS = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": 
 CELL_FILE = re.compile(r"^<cell (\d+)>$")
 #: how much of an exception's message is kept
 MESSAGE_CHARS = 500
+#: how much of a class name is kept (a student's class may have a name of megabytes)
+NAME_CHARS = 100
 
 
 def describe_error(exc: BaseException, where: str = "") -> dict:
@@ -29,7 +31,7 @@ def describe_error(exc: BaseException, where: str = "") -> dict:
         message = str(exc)
     except BaseException:  # noqa: BLE001 - a student's __str__ may raise anything
         message = "<the exception's message could not be read>"
-    mro = [str(c.__name__) for c in type(exc).__mro__]
+    mro = [str(c.__name__)[:NAME_CHARS] for c in type(exc).__mro__[:32]]
     frames = traceback.extract_tb(exc.__traceback__)
     cells = [(CELL_FILE.search(f.filename), f.lineno) for f in frames]
     cells = [(match, line) for match, line in cells if match]
@@ -38,7 +40,7 @@ def describe_error(exc: BaseException, where: str = "") -> dict:
         where = f"cell {match.group(1)}, line {line}"
     if isinstance(exc, SyntaxError) and exc.lineno:
         where = where or f"line {exc.lineno}"
-        message = exc.msg or message
+        message = str(exc.msg or message)
     return {"type": mro[0], "mro": mro, "message": str(message)[:MESSAGE_CHARS], "where": where}
 
 

@@ -13,13 +13,17 @@ import types
 import pytest
 
 from ..notebook import Cell
-from ..testing import MARK, CheckFailed, exercise
+from ..testing import MARK, CheckFailed
 from . import curves
 from .client import Worker
 from .faults import SubmissionFault
 from .proxy import Student
 from .results import TestResult
 from .sandbox import Sandbox
+from .text import clean
+
+#: how long a test's reason may be in a record
+REASON_CHARS = 500
 
 
 #: an item's (exercise, unit), worked out once at collection
@@ -29,34 +33,37 @@ TEST_KEY = pytest.StashKey[tuple[str, str]]()
 class GradingPlugin:
     """Holds the batch, hands fixtures to the tests and records their outcomes."""
 
-    def __init__(self, worker: Worker | None, batch: dict[str, list[Cell]], reference_loader=None,
-                 public_checks: list | None = None):
+    def __init__(self, worker: Worker | None, batch: dict[str, list[Cell]], reference_loader=None):
         self.worker = worker
         self.batch = batch
         self.reference_loader = reference_loader
-        self.public_checks = public_checks
         self.sandboxes: dict[str, Sandbox] = {}
         self.tests: dict[tuple[str, str], float] = {}  # (exercise, test function) -> points
         self.outcomes: dict[str, dict[tuple[str, str], TestResult]] = {key: {} for key in batch}
         self.collect_errors: list[str] = []
         self.seconds: dict[str, float] = {}  # wall time from sandbox set-up to tear-down
         self.curve_requests: dict[str, dict[tuple[str, str], dict]] = {}  # key -> test -> what to draw
+        self.items: dict[str, int] = {key: 0 for key in batch}  # test items per submission...
+        self.done: dict[str, int] = {key: 0 for key in batch}   # ...and those run to the end
+
+    def finished(self, key: str) -> bool:
+        """Whether every test of the submission ran to the end (False after an interruption)."""
+        return self.done.get(key, 0) == self.items.get(key, -1)
 
     # -- session set-up ----------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{MARK}(name, points): the exercise a hidden test grades")
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        if "public_check" in metafunc.fixturenames:
-            metafunc.parametrize("public_check", [
-                pytest.param(c, marks=exercise(c.exercise, 1, unit=c.name), id=f"{c.exercise}-{i}")
-                for i, c in enumerate(self.public_checks or [])])
         if "submission_key" in metafunc.fixturenames:
             keys = list(self.batch)
             metafunc.parametrize("submission_key", keys, ids=[f"s{i}" for i in range(len(keys))], scope="session")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
+            key = getattr(item, "callspec", None) and item.callspec.params.get("submission_key")
+            if key in self.items:
+                self.items[key] += 1
             mark = item.get_closest_marker(MARK)
             if mark is None:
                 self.collect_errors.append(f"{item.nodeid} has no @exercise mark")
@@ -77,6 +84,8 @@ class GradingPlugin:
         never shows; failures of the grader itself still get it (returning None).
         """
         key = getattr(item, "callspec", None) and item.callspec.params.get("submission_key")
+        if call.when == "teardown" and key in self.done:
+            self.done[key] += 1
         test = item.stash.get(TEST_KEY, None)
         if key is None or test not in self.tests:
             return None
@@ -156,7 +165,7 @@ def draw_curves(batch: GradingPlugin, key: str, box: Sandbox) -> None:
 def test_key(item: pytest.Item) -> tuple[str, str]:
     """(exercise, unit): what carries points; all its cases must pass.
 
-    The unit is the test function, unless the mark names one (a public check, say).
+    The unit is the test function, unless the mark names a smaller one.
     """
     mark = item.get_closest_marker(MARK)
     if mark is None:
@@ -165,13 +174,14 @@ def test_key(item: pytest.Item) -> tuple[str, str]:
 
 
 def explain(excinfo: pytest.ExceptionInfo | None) -> tuple[str, str]:
-    """(status, one-line reason) for a failed test."""
+    """(status, one-line reason) for a failed test; the reason is safe to show anywhere."""
     if excinfo is None:
         return "error", "the test failed for an unknown reason"
     exc = excinfo.value
     if isinstance(exc, SubmissionFault):
-        return exc.status, exc.summary
+        return exc.status, clean(exc.summary, REASON_CHARS)
     if isinstance(exc, AssertionError):
         text = str(exc).strip()
-        return "failed", text.splitlines()[0] if text else "a check failed"
-    return "error", f"the grader failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return "failed", clean(text.splitlines()[0], REASON_CHARS) if text else "a check failed"
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return "error", clean(f"the grader failed: {type(exc).__name__}: {first}", REASON_CHARS)

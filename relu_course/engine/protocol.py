@@ -116,6 +116,8 @@ def _wire_dtype(dtype: np.dtype) -> str | None:
         return descr
 
 
+#: the integers that may cross: what an int64 or uint64 holds
+INT_MIN, INT_MAX = -(1 << 63), (1 << 64) - 1
 _PLAIN = (str, float, bool, type(None))  # cross as themselves in the JSON header
 _LEAVES = (*_PLAIN, int)  # what a JSON header holds besides lists and objects
 
@@ -157,8 +159,8 @@ class Encoder:
         if cls in _PLAIN:
             return value
         if cls is int:
-            if value.bit_length() > 4096:
-                raise TooLarge("an integer with more than 4096 bits")
+            if not INT_MIN <= value <= INT_MAX:
+                raise TooLarge("an integer outside the 64-bit range")
             return value
         if isinstance(value, np.ndarray):
             arr = value if cls is np.ndarray else np.ndarray.view(value, np.ndarray)  # a subclass crosses as a plain array
@@ -218,6 +220,7 @@ class Decoder:
         self.buffers = buffers
         self.limits = limits
         self.from_handle = from_handle
+        self.used: set[int] = set()
 
     def _array(self, body: Any) -> np.ndarray:
         if type(body) is not list or len(body) != 4:
@@ -228,6 +231,9 @@ class Decoder:
                 or type(shape) is not list or len(shape) > 32
                 or not all(type(n) is int and n >= 0 for n in shape) or order not in ("C", "F")):
             raise ProtocolError("malformed array")
+        if index in self.used:
+            raise ProtocolError("an array buffer named twice")  # else one buffer could fill memory many times
+        self.used.add(index)
         buf = self.buffers[index]
         count = math.prod(shape)
         if count * dtype.itemsize != len(buf):
@@ -340,12 +346,27 @@ def _recv_exactly(sock: socket.socket, size: int, deadline: float | None = None)
     return buf
 
 
+@dataclass
+class Budget:
+    """Bytes of array data still allowed across several frames (all of one submission's replies)."""
+
+    left: int
+
+
+def _checked_int(digits: str) -> int:
+    value = int(digits)
+    if not INT_MIN <= value <= INT_MAX:
+        raise ProtocolError("an integer outside the 64-bit range")
+    return value
+
+
 def recv(sock: socket.socket, limits: Limits, from_handle: Callable[[Handle], Any] | None = None,
-         deadline: float | None = None) -> Any:
+         deadline: float | None = None, budget: Budget | None = None) -> Any:
     """Receive one frame and decode it. Raises EOFError, ProtocolError or socket.timeout.
 
     With a ``deadline`` (a time.monotonic() value) the whole frame must have arrived by then:
-    a sender that trickles bytes does not stretch it.
+    a sender that trickles bytes does not stretch it. With a ``budget``, the frame's array data
+    is taken from it, and a frame over what is left is refused before anything is allocated.
     """
     header_len, count = _HEAD.unpack(_recv_exactly(sock, _HEAD.size, deadline))
     if header_len > limits.header_bytes:
@@ -356,8 +377,14 @@ def recv(sock: socket.socket, limits: Limits, from_handle: Callable[[Handle], An
     total = sum(sizes)
     if total > limits.buffer_bytes:
         raise TooLarge(f"{total / MiB:.0f} MiB of array data is over the {limits.buffer_bytes // MiB} MiB limit")
+    if budget is not None:
+        if total > budget.left:
+            raise TooLarge(f"{total / MiB:.0f} MiB of array data is over what is left of the submission's allowance")
+        budget.left -= total
     try:
-        tree = json.loads(_recv_exactly(sock, header_len, deadline))
+        tree = json.loads(_recv_exactly(sock, header_len, deadline), parse_int=_checked_int)
+    except ProtocolError:
+        raise
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"malformed header: {exc}") from None
     data = memoryview(_recv_exactly(sock, total, deadline))

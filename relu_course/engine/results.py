@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from .text import clean
 
 
 @dataclass
@@ -46,7 +49,12 @@ class ExerciseResult:
 
 @dataclass
 class SubmissionResult:
-    """The graded record of one notebook. ``error`` is set when nothing could be run."""
+    """The record of one notebook. ``error`` is set when nothing of it could be run.
+
+    ``graded``: the hidden tests gave it its score (a broken notebook's zero included); False
+    when it could not be graded at all (no known assignment, a broken solution). ``finished``:
+    False when grading was interrupted before this notebook was done (it has no score then).
+    """
 
     notebook: str
     assignment: str | None
@@ -55,6 +63,8 @@ class SubmissionResult:
     error: str | None = None
     fences: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    graded: bool = True
+    finished: bool = True
 
     @property
     def score(self) -> float:
@@ -88,20 +98,31 @@ def _num(x: float) -> str:
 
 
 def format_table(result: SubmissionResult, width: int = 100) -> str:
-    """A plain-text report: one row per exercise, then the total and the notes."""
-    lines = [f"{result.notebook}  (assignment {result.assignment or 'unknown'})"]
+    """A plain-text report: one row per exercise, then the total and the notes.
+
+    Reasons and notes wrap to ``width`` (the terminal's) instead of being cut; every piece of
+    text is cleaned again, so that nothing in a record can move the cursor or fake a line.
+    """
+    lines = [f"{clean(result.notebook, 500)}  (assignment {clean(result.assignment or 'unknown', 100)})"]
     if result.error:
-        lines.append(f"could not run: {result.error}")
+        lines += _wrapped("could not run: ", clean(result.error, 2000), width)
     rows = [("exercise", "points", "status", "reason")]
     for ex in result.exercises:
-        rows.append((ex.name, f"{_num(ex.points)}/{_num(ex.max_points)}", ex.status, ex.reason))
+        rows.append((clean(ex.name, 60), f"{_num(ex.points)}/{_num(ex.max_points)}", clean(ex.status, 20),
+                     clean(ex.reason, 2000)))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
-        head = "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths))
-        room = max(width - len(head) - 2, 20)
-        reason = row[3] if len(row[3]) <= room else row[3][: room - 1] + "…"
-        lines.append(f"{head}  {reason}".rstrip())
-    lines.append(f"total: {_num(result.score)}/{_num(result.max_score)}")
+        head = "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  "
+        lines += _wrapped(head, row[3], width)
+    if result.finished:
+        lines.append(f"total: {_num(result.score)}/{_num(result.max_score)}")
     for note in result.notes:
-        lines.append(f"note: {note}")
+        lines += _wrapped("note: ", clean(note, 2000), width)
     return "\n".join(lines)
+
+
+def _wrapped(head: str, text: str, width: int) -> list[str]:
+    """``head`` then ``text``, wrapped to ``width``; later lines start under the text."""
+    room = max(width - len(head), 30)
+    pieces = textwrap.wrap(text, room, break_long_words=True, break_on_hyphens=False) or [""]
+    return [(head + pieces[0]).rstrip()] + [" " * len(head) + piece for piece in pieces[1:]]

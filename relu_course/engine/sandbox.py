@@ -6,7 +6,6 @@ kills the child is recorded, the child is replaced, and grading goes on without 
 """
 from __future__ import annotations
 
-import functools
 import signal
 import socket
 import time
@@ -21,7 +20,10 @@ from .faults import (CALL_TIMEOUT, NOT_DEFINED, RESULT_TOO_LARGE, BadResult, Not
 from .protocol import Handle
 from .proxy import RemoteObject
 from .records import CallRecord, CellFailure
+from .text import clean
 
+#: the longest cell the grader sends to the child
+MAX_CELL_CHARS = 1 << 20
 SIGNAL_HINTS = {
     signal.SIGKILL: "killed (memory limit, or stopped from outside)",
     signal.SIGSEGV: "segmentation fault",
@@ -32,25 +34,27 @@ SIGNAL_HINTS = {
 }
 
 
-@functools.lru_cache(maxsize=1024)
-def as_python(source: str) -> str:
-    """A cell's source as IPython turns it into Python (magics become get_ipython() calls).
-
-    Done here, in the trusted process, so that input transformers a notebook installs in
-    its own process change nothing; cached, since most cells are the same in every copy.
-    """
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    try:
-        return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - leave it to the child's compile() to report
-        return source
-
-
 def _handle_of(value: Any) -> Handle:
     if isinstance(value, RemoteObject):
         return value._target()
     raise protocol.ProtocolError(f"a {type(value).__name__} cannot be sent to the submission")
+
+
+def _error_of(reply: dict) -> dict:
+    """The error description in a reply; an empty one where the field is not a record."""
+    error = reply.get("error", {})
+    return error if isinstance(error, dict) else {}
+
+
+def _warnings_of(result: dict) -> list[str]:
+    warnings = result.get("warnings", [])
+    return [clean(w) for w in warnings[:20] if isinstance(w, str)] if isinstance(warnings, list) else []
+
+
+def _positions_of(result: dict, count: int) -> list[int]:
+    """The argument positions a call reports it modified: only positions that exist."""
+    mutated = result.get("mutated", [])
+    return [i for i in mutated if type(i) is int and 0 <= i < count] if isinstance(mutated, list) else []
 
 
 def describe_exit(status: dict) -> str:
@@ -86,6 +90,7 @@ class Sandbox:
         self.sock: socket.socket | None = None
         self.scratch: str | None = None
         self.generation = 0
+        self.budget = protocol.Budget(self.limits.submission_bytes)
 
     # -- child lifecycle -----------------------------------------------------------------
     def remaining(self) -> float:
@@ -100,20 +105,23 @@ class Sandbox:
         for cell in self.cells:
             if cell.index in self.failures and self.failures[cell.index].fatal:
                 continue
+            if len(cell.source) > MAX_CELL_CHARS:
+                self.failures[cell.index] = CellFailure(
+                    cell, f"{cell.label} was not run: over {MAX_CELL_CHARS // 1024} KiB of source", fatal=True)
+                continue
             try:
-                reply = self._exchange({"op": "cell", "index": cell.index + 1, "source": as_python(cell.source)},
-                                       self.limits.cell_seconds, cell.label)
+                reply = self._exchange({"op": "cell", "index": cell.index + 1, "source": cell.source,
+                                        "seconds": self.limits.cell_seconds}, self.limits.cell_seconds, cell.label)
             except (StudentTimeout, StudentCrash) as fault:
                 self.failures[cell.index] = CellFailure(cell, fault.summary, fatal=True)
                 return self._start()
             self._keep_output(reply.get("output"))
-            if not reply.get("ok"):
-                error = reply.get("error", {})
-                detail = str(error.get("message") or "").strip()
-                message = f"{cell.label} raised {error.get('type')}" + (f": {detail.splitlines()[0]}" if detail else "")
-                if error.get("where") and not error["where"].startswith("cell"):
-                    message += f" ({error['where']})"
-                self.failures.setdefault(cell.index, CellFailure(cell, message))
+            if reply.get("ok") is not True:
+                error = StudentError(cell.label, _error_of(reply))
+                message = f"{cell.label} raised {error.type_name}" + (f": {error.message}" if error.message else "")
+                if error.where and not error.where.startswith("cell"):
+                    message += f" ({error.where})"
+                self.failures.setdefault(cell.index, CellFailure(cell, clean(message, 500)))
 
     def _stop(self) -> dict | None:
         if self.pid is None:
@@ -134,7 +142,7 @@ class Sandbox:
         self.sock.settimeout(max(budget, 0.001))  # sendall: one limit for the whole message
         try:
             protocol.send(self.sock, request, self.limits.protocol, _handle_of)
-            return protocol.recv(self.sock, self.limits.protocol, self._remote, deadline)
+            reply = protocol.recv(self.sock, self.limits.protocol, self._remote, deadline, self.budget)
         except (socket.timeout, TimeoutError):
             self._stop()
             if budget < seconds:
@@ -151,6 +159,10 @@ class Sandbox:
         except protocol.ProtocolError as exc:
             self._stop()
             raise BadResult(f"{label} sent something that cannot be checked: {exc}") from None
+        if not isinstance(reply, dict):
+            self._stop()
+            raise BadResult(f"{label} sent something that cannot be checked: a reply that is not a record")
+        return reply
 
     def ensure_started(self) -> None:
         if self.pid is None:
@@ -197,27 +209,31 @@ class Sandbox:
                 self.poisoned[target] = fault
             raise
         self._keep_output(reply.get("output"))
-        if not reply.get("ok"):
-            error = reply.get("error", {})
+        if reply.get("ok") is not True:
+            error = _error_of(reply)
             if fault_name(error) == NOT_DEFINED:
                 raise NotDefined(label, self._explain_missing(error))
             if fault_name(error) == RESULT_TOO_LARGE:
-                raise BadResult(f"{label} returned {error.get('message')}")
+                raise BadResult(f"{label} returned {clean(error.get('message'), 200)}")
             raise StudentError(label, error)
+        results = reply.get("results", [])
+        if not isinstance(results, list) or len(results) > len(calls) or not all(isinstance(r, dict) for r in results):
+            self._stop()
+            raise BadResult(f"{label} sent something that cannot be checked: results that are not one record per call")
         records = []
-        for result in reply.get("results", []):
-            if result.get("ok"):
-                records.append(CallRecord(result.get("value"), list(result.get("warnings", [])),
-                                          list(result.get("mutated", []))))
+        for result, (args, kwargs) in zip(results, calls):
+            if result.get("ok") is True:
+                records.append(CallRecord(result.get("value"), _warnings_of(result),
+                                          _positions_of(result, len(args) + len(kwargs))))
                 continue
-            error = result.get("error", {})
+            error = _error_of(result)
             if fault_name(error) == CALL_TIMEOUT:
                 fault: SubmissionFault = StudentTimeout(
                     f"{label} did not return within {seconds:g} s: an infinite loop, or too slow for the input?")
                 if isinstance(target, str):
                     self.poisoned[target] = fault
             elif fault_name(error) == RESULT_TOO_LARGE:
-                fault = BadResult(f"{label} returned {error.get('message')}")
+                fault = BadResult(f"{label} returned {clean(error.get('message'), 200)}")
             else:
                 fault = StudentError(label, error)
             records.append(CallRecord(error=fault))
@@ -230,29 +246,31 @@ class Sandbox:
         self.ensure_started()
         reply = self._exchange({"op": "getattr", "target": target, "name": name}, self.limits.call_seconds,
                                f"{target.type_name}.{name}")
-        if not reply.get("ok"):
-            raise StudentError(f"{target.type_name}.{name}", reply.get("error", {}))
+        if reply.get("ok") is not True:
+            raise StudentError(f"{target.type_name}.{name}", _error_of(reply))
         return reply.get("value")
 
     def numpy(self, name: str) -> Any:
         """``numpy.<name>`` in the child: a function stays there, reached as a RemoteObject."""
         self.ensure_started()
         reply = self._exchange({"op": "numpy", "name": name}, self.limits.call_seconds, f"numpy.{name}")
-        if not reply.get("ok"):
-            raise StudentError(f"numpy.{name}", reply.get("error", {}))
+        if reply.get("ok") is not True:
+            raise StudentError(f"numpy.{name}", _error_of(reply))
         return reply.get("value")
 
     def _remote(self, handle: Handle) -> RemoteObject:
-        return RemoteObject(self, handle, self.generation)
+        """A handle the child sent, as an object the tests can call; its names are only text."""
+        safe = Handle(handle.ident, clean(handle.type_name, 100), clean(handle.summary, 120))
+        return RemoteObject(self, safe, self.generation)
 
     def defines(self, name: str) -> bool:
         self.ensure_started()
         return bool(self._exchange({"op": "defines", "name": name}, self.limits.call_seconds, name).get("value"))
 
-    def _keep_output(self, text: str | None) -> None:
+    def _keep_output(self, text: Any) -> None:
         """Keep what the notebook printed, up to the output cap for the whole submission."""
         room = self.limits.output_chars - sum(len(t) for t in self.output)
-        if text and room > 0:
+        if isinstance(text, str) and text and room > 0:
             self.output.append(text[:room])
 
     def _explain_missing(self, error: dict) -> dict:

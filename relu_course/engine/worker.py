@@ -1,6 +1,6 @@
 """The warm worker: imports the heavy libraries once, then forks one child per submission.
 
-Started by the grader as ``python -m relu_course.engine.worker FD [torch|no-torch]`` with a clean
+Started by the grader as ``python -m relu_course.engine.worker FD [no-torch] [no-userns]`` with a clean
 environment, in a directory of its own; FD is a Unix socket to the grader. It holds no
 secrets: it never reads the solutions, the hidden tests or the gradebook. Control
 messages are lines of JSON.
@@ -83,11 +83,9 @@ class Spawned:
 
 
 def fork_child(control: socket.socket, limits: dict, shell: object, key: str) -> Spawned:
-    """Fork a fenced child in namespaces of its own, with its own scratch directory.
+    """Fork a fenced child, pid 1 of a pid namespace of its own, with its own scratch directory.
 
-    Two forks: the first process makes the namespaces and forks the child (pid 1 of the new
-    pid namespace), tells us its pid and exits; the child, orphaned, comes to this process
-    (a subreaper), which reaps it as its own.
+    ``key`` names the request's limits, to tell whether a spare fits the next request.
     """
     from . import fences
 
@@ -95,37 +93,27 @@ def fork_child(control: socket.socket, limits: dict, shell: object, key: str) ->
     if limits.get("uid") is not None:
         os.chown(scratch, limits["uid"], limits["uid"])
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    relay_out, relay_in = os.pipe()
-    first = os.fork()
-    if first == 0:  # never returns to the worker's loop
+    made = fences.before_fork(limits)
+    try:
+        pid = os.fork()
+    except OSError:
+        fences.after_fork(made)
+        raise
+    if pid == 0:  # never returns to the worker's loop
         try:
             control.close()
             ours.close()
-            os.close(relay_out)
-            made = fences.enter(limits)
-            pid = os.fork()
-            if pid == 0:
-                os.close(relay_in)
-                active = fences.apply(scratch, limits, made, keep_fds=(theirs.fileno(),))
-                send_line(theirs, {"fences": active})
-                from . import child, protocol
+            active = fences.apply(scratch, limits, made, keep_fds=(theirs.fileno(),))
+            send_line(theirs, {"fences": active})
+            from . import child, protocol
 
-                child.main(theirs, shell, protocol.Limits(**limits["protocol"]), limits["output_chars"])
-                os._exit(70)
-            os.write(relay_in, str(pid).encode())
+            child.main(theirs, shell, protocol.Limits(**limits["protocol"]), limits["output_chars"])
         except BaseException:  # noqa: BLE001 - a child that cannot be fenced never runs
             pass
-        os._exit(0)
-    os.close(relay_in)
+        os._exit(70)
+    fences.after_fork(made)
     theirs.close()
-    with os.fdopen(relay_out, "rb") as relay:
-        told = relay.read(32)
-    os.waitpid(first, 0)
-    if not told.isdigit():
-        ours.close()
-        remove_tree(scratch)
-        raise OSError("the child could not be made")
-    return Spawned(int(told), ours, scratch, key)
+    return Spawned(pid, ours, scratch, key)
 
 
 def with_uid(limits: dict, count: int) -> dict:
@@ -199,9 +187,12 @@ def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     import ctypes
 
-    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphaned children come back to us
+    from . import fences
+
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # descendants that escape come back to us
+    fences.prepare_worker(user_namespace="no-userns" not in sys.argv[2:])  # before any thread starts
     started = time.perf_counter()
-    shell = warm_up(with_torch=sys.argv[2:3] != ["no-torch"])
+    shell = warm_up(with_torch="no-torch" not in sys.argv[2:])
     gc.freeze()  # children's collections then skip what they inherit, and leave its pages shared
     send_line(control, {"ready": True, "seconds": round(time.perf_counter() - started, 3)})
     requests = LineReader(control)
@@ -251,6 +242,8 @@ def main() -> None:
     finally:
         if spare is not None:
             drop(spare, reaper)
+        for pid in reaper.wanted:  # children the grader did not stop (it was interrupted, or died)
+            kill(pid)
 
 
 if __name__ == "__main__":
