@@ -47,8 +47,8 @@ def test_the_curve_is_the_students_function_against_the_reference(graded):
 
 
 def test_passing_tests_carry_no_details(graded):
-    test = relu_test(graded["abs"], "test_contract")
-    assert test.status == "passed" and test.details == {} and test.curve is None
+    passed = [t for e in graded["abs"].exercises for t in e.tests if t.status == "passed"]
+    assert passed and all(t.details == {} and t.curve is None for t in passed)
 
 
 @pytest.mark.parametrize("name", GRID_TRICKS)
