@@ -5,9 +5,9 @@ import argparse
 import sys
 
 from . import __version__
-from .commands import build, check, grade
+from .commands import build, check, export, feedback, grade, gradescope_bundle, release
 
-VERBS = (build, check, grade)
+VERBS = (build, check, grade, export, feedback, gradescope_bundle, release)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -17,7 +17,9 @@ import signal
 import sys
 from pathlib import Path
 
+from ..classroom import is_class_dir
 from ..course import CourseNotFound, find_course
+from . import grade_class
 from ..engine.faults import WorkerError
 from ..engine.limits import SandboxLimits
 from ..engine.results import SubmissionResult, format_table
@@ -50,18 +52,21 @@ def positive_count(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
-                        help="notebook files, or directories searched for *.ipynb")
+                        help="notebook files, or directories searched for *.ipynb; or one COURSE_DIR "
+                             "with submitted/<student>/<assignment>/ (nbgrader's layout) to grade a class")
     parser.add_argument("--json", type=Path, metavar="PATH",
                         help="write the records as JSON: a list with one record per notebook")
     parser.add_argument("--assignment", metavar="ID",
                         help="grade as this assignment whatever the notebook says (e.g. 01_activations)")
     parser.add_argument("--course", type=Path, metavar="DIR", help="the course directory (default: found from here)")
-    parser.add_argument("--jobs", type=positive_count, default=1, metavar="N", help="grade with N workers in parallel")
+    parser.add_argument("-j", "--jobs", type=positive_count, metavar="N",
+                        help="grade with N workers in parallel (default: 1; for a class, the number of cores)")
     parser.add_argument("--call-timeout", type=positive_seconds, default=SandboxLimits.call_seconds, metavar="S",
                         help="seconds one call into the notebook may take (default %(default)s)")
     parser.add_argument("--submission-timeout", type=positive_seconds, default=SandboxLimits.submission_seconds,
                         metavar="S", help="seconds one notebook may take in all (default %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="print only the total of each notebook")
+    grade_class.add_arguments(parser)
 
 
 def expand(paths: list[Path]) -> list[Path]:
@@ -114,6 +119,8 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if len(args.notebooks) == 1 and is_class_dir(args.notebooks[0]):  # a class: see grade_class
+        return grade_class.run(args, args.notebooks[0])
     paths = expand(args.notebooks)
     missing = [p for p in paths if not (p.exists() or p.is_symlink())]
     if missing:
@@ -130,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
                            submission_seconds=args.submission_timeout)
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
-        results = grade_submissions([Submission(p, args.assignment) for p in paths], course, limits, args.jobs)
+        results = grade_submissions([Submission(p, args.assignment) for p in paths], course, limits, args.jobs or 1)
     except Interrupted as stopped:
         report([r for r in stopped.results if r.finished], args.quiet)
         if args.json:

@@ -19,6 +19,10 @@ class TestResult:
     points: float = 0.0
     status: str = "not run"
     message: str = ""
+    #: a failure's parts as short text: "input", "returned", "expected" (see testing.CheckFailed)
+    details: dict[str, str] = field(default_factory=dict)
+    #: for a failed function of x: {"function", "x", "student", "reference"}, numbers or None
+    curve: dict | None = None
 
 
 @dataclass
@@ -78,6 +82,15 @@ class SubmissionResult:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SubmissionResult":
+        """The record :meth:`to_dict` made (derived totals are recomputed, not read)."""
+        exercises = [ExerciseResult(**{**{k: v for k, v in e.items() if k != "tests"},
+                                       "tests": [TestResult(**t) for t in e.get("tests", [])]})
+                     for e in data.get("exercises", [])]
+        fields = {k: v for k, v in data.items() if k not in ("exercises", "score", "max_score")}
+        return cls(**{**fields, "exercises": exercises})
 
 
 def _num(x: float) -> str:
