@@ -29,7 +29,8 @@ import pytest
 
 from relu_course import testing
 from relu_course.testing import (Call, StudentTimeout, View, assert_close, assert_floating_array, assert_not_mutated,
-                                 assert_raises, describe, exercise, expected, kind_of, local, records, tolerances)
+                                 assert_raises, describe, exercise, expected, is_number, kind_of, local, records,
+                                 tolerances)
 
 #: The points of every hidden test, by exercise and kind of test: their one source.
 POINTS = {
@@ -219,9 +220,7 @@ def as_tuple(value, length: int, call: str, names: str) -> tuple:
 
 def assert_number(value, call: str) -> None:
     """A single real number: Python int or float, or a NumPy integer or floating scalar (or 0-d array)."""
-    ok = (type(value) in (int, float) or isinstance(value, (np.integer, np.floating))
-          or isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf")
-    if not ok:
+    if not is_number(value):
         raise AssertionError(f"{call} returned {kind_of(value)}; expected a single number")
 
 

@@ -5,11 +5,14 @@ notebook (or a hidden-test region) that the student's copy does not show anyway.
 test is recognised by two consecutive statements of an ``autograder/`` module: single
 statements such as ``except ValueError as exc:`` are ordinary Python that any code may share.
 Blank lines, comments, imports and lines of fewer than :data:`MIN_CHARS` characters are not
-compared. :func:`find_leaks` looks for them in files and in text.
+compared; nor is a line of solution code that computes nothing of its own (no number, no
+string, no operator: ``with torch.no_grad():``, ``loss.backward()``), the plumbing any
+PyTorch or NumPy code shares. :func:`find_leaks` looks for them in files and in text.
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +44,15 @@ def significant(line: str) -> str | None:
     if text.startswith("import ") or text.startswith("from ") and " import " in text:
         return None
     return text
+
+
+#: what makes a line compute something: a number, a string, an arithmetic or comparison operator
+_COMPUTES = re.compile(r"\d|[-+*/%@<>^|&~]|==|!=|[\"']")
+
+
+def distinctive(text: str) -> bool:
+    """Whether a single line of solution code says something of its own (see the module's text)."""
+    return bool(_COMPUTES.search(text))
 
 
 def _regions(source: str) -> list[tuple[bool, str]]:
@@ -76,7 +88,7 @@ def secrets(course: Course) -> Secrets:
                 text = significant(line)
                 if text is None:
                     continue
-                if inside:
+                if inside and distinctive(text):
                     lines.setdefault(text, f"solution code ({path.relative_to(course.root)}, {label})")
                 else:
                     public.add(text)

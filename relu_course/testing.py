@@ -23,7 +23,7 @@ from .engine.records import CallRecord  # noqa: F401
 __all__ = ["MARK", "BadResult", "Call", "CallRecord", "CheckFailed", "NotDefined", "SandboxLimits", "StudentCrash",
            "StudentError", "StudentTimeout", "SubmissionFault", "Tensor", "View", "assert_close",
            "assert_floating_array", "assert_no_warnings", "assert_not_mutated", "assert_raises", "call_locally",
-           "describe", "describe_error", "exercise", "expected", "graded", "kind_of", "local", "records", "tolerances"]
+           "describe", "describe_error", "exercise", "expected", "graded", "is_number", "kind_of", "local", "records", "tolerances"]
 
 #: the pytest mark that ties a test to an exercise and its points
 MARK = "exercise"
@@ -101,6 +101,12 @@ def kind_of(value: Any) -> str:
         return "None (did you forget to return?)"
     type_name = getattr(value, "type_name", None) or type(value).__name__
     return f"a {type_name}"
+
+
+def is_number(value: Any) -> bool:
+    """A single real number: Python int or float, a NumPy integer or floating scalar, or a 0-d array of one."""
+    return (type(value) in (int, float) or isinstance(value, (np.integer, np.floating))
+            or isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf")
 
 
 def assert_floating_array(value: Any, shape: tuple, call: CallText) -> None:

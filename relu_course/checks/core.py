@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..testing import (CallRecord, NotDefined, StudentError, SubmissionFault, View, call_locally, describe, kind_of,
-                       local)
+from ..testing import (CallRecord, NotDefined, StudentError, SubmissionFault, View, call_locally, describe, is_number,
+                       kind_of, local)
 
 
 class CheckFailure(AssertionError):
@@ -197,9 +197,7 @@ def expect_array(value: Any, shape: tuple, text: str, rule: str = "", finite: bo
 
 def expect_number(value: Any, text: str, rule: str = "") -> float:
     """A single real number: Python int or float, a NumPy integer or floating scalar, or a 0-d array."""
-    ok = (type(value) in (int, float) or isinstance(value, (np.integer, np.floating))
-          or isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf")
-    if not ok:
+    if not is_number(value):
         raise CheckFailure(f"returned {kind_of(value)}; expected a single number{_because(rule)}",
                            input=text, returned=short(value))
     return float(value)

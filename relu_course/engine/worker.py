@@ -144,25 +144,40 @@ class Reaper:
                 self.ended[pid] = exit_status(status)
 
     def alive(self, pid: int) -> bool:
-        """Whether a child we keep is still running (a spare that died waiting is never handed out)."""
+        """Whether a child we keep is still running (a spare that died waiting is never handed out).
+
+        A child that is exiting counts as dead at once: one with threads is a zombie that cannot
+        be reaped until its last thread is gone.
+        """
         self.reap()
-        return pid not in self.ended
+        return pid not in self.ended and not exiting(pid)
 
     def wait(self, pid: int, seconds: float) -> dict | None:
         """How a killed child ended; None if it is not gone within ``seconds`` (reaped later)."""
         deadline = time.monotonic() + seconds
-        while self.alive(pid):
+        while True:
+            self.reap()
+            if pid in self.ended:
+                status = self.ended[pid]
+                self.forget(pid)
+                return status
             if time.monotonic() > deadline:
                 self.forget(pid)
                 return None
             time.sleep(0.002)
-        status = self.ended[pid]
-        self.forget(pid)
-        return status
 
     def forget(self, pid: int) -> None:
         self.wanted.discard(pid)
         self.ended.pop(pid, None)
+
+
+def exiting(pid: int) -> bool:
+    """Whether the process has exited or is exiting (a zombie, or gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
 
 
 def kill(pid: int) -> None:

@@ -118,9 +118,9 @@ def animate_fit(fit_output_weights: Callable, relu_sum: Callable, target: Callab
     fits = []  # every fit first, so that an error in the notebook's functions shows as itself
     for n in counts:
         shifts = evenly_spaced(n)
-        weights, bias = fit_output_weights(y, shifts, x)
-        fits.append((n, shifts, np.asarray(relu_sum(x, weights, shifts, bias), dtype=float),
-                     np.asarray(relu_sum(shifts, weights, shifts, bias), dtype=float)))
+        fitted = fit_output_weights(y, shifts, x)  # (weights, bias)
+        fits.append((n, shifts, np.asarray(relu_sum(x, fitted[0], shifts, fitted[1]), dtype=float),
+                     np.asarray(relu_sum(shifts, fitted[0], shifts, fitted[1]), dtype=float)))
 
     def draw(ax: Any, frame: tuple) -> None:
         n, shifts, fit, at_shifts = frame
