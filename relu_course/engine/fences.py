@@ -155,7 +155,7 @@ def apply(scratch: str, limits: dict, made: list[str], keep_fds: tuple[int, ...]
     if "mount namespace" in made:
         try:
             namespaces.make_private()
-            active += namespaces.mount_private(limits["scratch_bytes"], "pid namespace" in made)
+            active += namespaces.mount_private(limits["scratch_bytes"], "pid namespace" in made, readable)
             home, writable = "/tmp", ["/tmp", *namespaces.SHARED_WRITABLE, os.devnull]
             if namespaces.hide(limits.get("hidden", [])):
                 active.append("protected paths covered")

@@ -118,9 +118,10 @@ def make_private() -> None:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
 
 
-def mount_private(tmp_bytes: int, pid_namespace: bool) -> list[str]:
+def mount_private(tmp_bytes: int, pid_namespace: bool, keep: list[str] = ()) -> list[str]:
     """Mount a private /proc (with a pid namespace), a bounded /tmp, and the other directories
-    every user may write (SHARED_WRITABLE) as directories inside that /tmp.
+    every user may write (SHARED_WRITABLE) as directories inside that /tmp. Directories of
+    ``keep`` that lie under /tmp (a checkout of the course there, say) stay where they are.
 
     Returns the names of what was mounted. Call in the new mount namespace, before Landlock.
     """
@@ -131,7 +132,8 @@ def mount_private(tmp_bytes: int, pid_namespace: bool) -> list[str]:
             done.append("private /proc")
         except OSError:
             pass
-    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
+    under_tmp = [p for p in outermost(keep) if p.startswith("/tmp/") and os.path.isdir(p)]
+    cover("/tmp", f"size={tmp_bytes},mode=1777", under_tmp)
     done.append(f"bounded /tmp ({tmp_bytes >> 20} MiB)")
     shared = []
     for target in SHARED_WRITABLE:
@@ -191,27 +193,38 @@ def reveal(paths: list[str]) -> list[str]:
     the closed directories covered.
     """
     by_closed: dict[str, list[str]] = {}
-    resolved = sorted({str(Path(p).resolve()) for p in paths})
-    outermost = [p for p in resolved if not any(p != q and p.startswith(q + "/") for q in resolved)]
-    for path in outermost:
+    for path in outermost(paths):
         closed = closed_ancestor(path)
         if closed is not None and os.path.isdir(path):
             by_closed.setdefault(closed, []).append(path)
     covered = []
     for closed, inside in by_closed.items():
-        fds = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in inside}  # before covering them
         try:
-            mount("tmpfs", closed, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
-            for path, fd in fds.items():
-                os.makedirs(path, mode=0o755, exist_ok=True)
-                mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-            covered.append(closed)
+            cover(closed, "size=64k,mode=0755", inside)
         except OSError:
             continue
-        finally:
-            for fd in fds.values():
-                os.close(fd)
+        covered.append(closed)
     return covered
+
+
+def outermost(paths: list[str]) -> list[str]:
+    """The paths, resolved, without those that lie inside another of them."""
+    resolved = sorted({str(Path(p).resolve()) for p in paths})
+    return [p for p in resolved if not any(p != q and p.startswith(q + "/") for q in resolved)]
+
+
+def cover(directory: str, options: str, keep: list[str]) -> None:
+    """Mount a tmpfs (with ``options``) over ``directory``, and bind each of ``keep`` (directories
+    under it) back in place, so that they alone of what it held stay in sight. Raises OSError."""
+    fds = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in keep}  # before they are covered
+    try:
+        mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, options)
+        for path, fd in fds.items():
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
 
 
 #: the IPC namespace's limits that make System V shared memory, queues and semaphores unusable
