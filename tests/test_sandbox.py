@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from relu_course.engine.runner import protected_paths
+from relu_course.engine.cleanup import remove_tree
 from relu_course.engine.client import Worker
 from relu_course.engine.limits import SandboxLimits
 from relu_course.engine.sandbox import Sandbox
@@ -125,3 +126,25 @@ def test_worker_keeps_one_fenced_spare_and_leaves_no_process_behind(course):
             worker.discard(pid)
         seen = {spare_besides(), dead} | {pid for pid, *_ in spawned}
     assert wait_for(lambda: not any(alive(pid) for pid in seen)), [pid for pid in seen if alive(pid)]
+
+
+def test_readable_directories_under_tmp_stay_in_sight_of_the_child():
+    """A course checked out under /tmp: the child's private /tmp still shows what it may read."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="relu-course-readable-", dir="/tmp"))
+    try:
+        folder.chmod(0o755)
+        (folder / "shared.txt").write_text("readable")
+        (folder / "shared.txt").chmod(0o644)
+        with Worker(SandboxLimits(), preload_torch=False) as worker:
+            worker.readable.append(str(folder))
+            box = Sandbox(worker, [Cell(0, f"def look():\n    return open({str(folder / 'shared.txt')!r}).read()\n")])
+            try:
+                assert box.call("look").value == "readable"
+                if not any(f.startswith("bounded /tmp") for f in box.fences):
+                    pytest.skip("this kernel gives the child no private /tmp, so nothing covers the folder")
+            finally:
+                box.close()
+    finally:
+        remove_tree(folder)
