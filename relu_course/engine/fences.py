@@ -137,7 +137,7 @@ def _switch_uid(uid: int) -> None:
 
 
 def apply(scratch: str, limits: dict, made: list[str], keep_fds: tuple[int, ...]) -> list[str]:
-    """Step two, in the child: fence in the calling process. Returns the active fences.
+    """In the child, before anything of the student's runs: fence it in. Returns the active fences.
 
     ``limits`` holds the resource limits, ``readable`` (paths the child may read), ``hidden``
     (paths to cover), ``uid`` (where the grader is root: the uid to run as) and ``disabled``

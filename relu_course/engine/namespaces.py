@@ -4,11 +4,10 @@ Where the grader is not root, the worker moves into a user namespace of its own
 (:func:`enter_user_namespace`), which gives it the right to make the others. Before each
 fork the worker makes a new pid namespace for the child (:class:`PidNamespaces`), which is
 its pid 1; the child then makes its own mount, IPC and network namespaces (:func:`unshare`).
-In the child, :func:`mount_private`
-mounts its own ``/proc`` (it sees no process but its own), a size-limited tmpfs on
-``/tmp`` that holds everything it may write, and ``/dev/shm``, ``/var/tmp`` and ``/run/lock``
-inside that tmpfs.
-:func:`hide` mounts empty read-only directories over paths the child must not see, and
+In the child, :func:`mount_private` mounts its own ``/proc`` (it sees no process but its own),
+a size-limited tmpfs on ``/tmp`` that holds everything it may write, and ``/dev/shm``,
+``/var/tmp`` and ``/run/lock`` inside that tmpfs; :func:`close_ipc` empties the System V
+limits of its IPC namespace. :func:`hide` mounts empty read-only directories over paths the child must not see, and
 :func:`reveal` makes the Python installation reachable where a directory above it is
 closed to other users (``/root`` on these machines), without showing the rest of it.
 Everything here is detected, never assumed: each step that fails is left out.
@@ -23,10 +22,11 @@ from pathlib import Path
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 CLONE_NEWPID, CLONE_NEWIPC = 0x20000000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+MNT_DETACH = 2
 #: directories every user may write besides /tmp: in the child they live inside its bounded /tmp
 SHARED_WRITABLE = ("/dev/shm", "/var/tmp", "/run/lock")
-#: the namespaces made with the user namespace (or as root), by the name the record gives them
+#: the namespaces a child gets, by the name the record gives them
 NAMESPACES = ((CLONE_NEWNS, "mount namespace"), (CLONE_NEWPID, "pid namespace"),
               (CLONE_NEWIPC, "ipc namespace"), (CLONE_NEWNET, "network namespace"))
 
@@ -219,9 +219,13 @@ def cover(directory: str, options: str, keep: list[str]) -> None:
     fds = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in keep}  # before they are covered
     try:
         mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, options)
-        for path, fd in fds.items():
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        try:
+            for path, fd in fds.items():
+                os.makedirs(path, mode=0o755, exist_ok=True)
+                mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        except OSError:
+            _libc.umount2(directory.encode(), MNT_DETACH)  # all of it, or none: never half covered
+            raise
     finally:
         for fd in fds.values():
             os.close(fd)

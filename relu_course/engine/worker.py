@@ -14,7 +14,10 @@ EXIT is {"code": N} or {"signal": N}.
 
 Forking and fencing a child takes milliseconds, so the worker keeps one spare: after
 handing a child over it forks and fences the next one while the grader is busy with
-the first. A spare has run nothing but the fences; it waits for its first request.
+the first. A spare has run nothing but the fences; it waits for its first request. Each
+child is pid 1 of a pid namespace the worker makes for it just before the fork; the worker
+is a subreaper (what a child's children leave comes back to it to reap), and when it stops
+it kills every child it still has.
 """
 from __future__ import annotations
 
