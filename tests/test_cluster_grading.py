@@ -178,6 +178,7 @@ ATTACKS = {
     "bomb": "import os\nwhile True:\n    os.fork()\n",
     "killer": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
     "hog": "blocks = []\nwhile True:\n    blocks.append(bytearray(64 << 20))\n",
+    "quitter": "import os\nos._exit(0)\n",  # the fences stop the others; this one's child does die
 }
 
 
@@ -200,6 +201,7 @@ def test_a_hostile_submission_costs_itself_only(cluster, course, tmp_path):
     assert graded_now(proc.stdout) == len(notebooks)
     held = {(r[0], r[4]) for r in state(gradebook_url(there))["records"]}
     assert {("ada", 38.0), ("zoe", 38.0)} <= held  # the rest of the class is graded in full
+    assert any("exited" in note for note in records(there)["quitter", A1]["notes"])  # its child died, was replaced
     grade_class(here, "-j", "1")
     assert records(there) == records(here)  # each attack: what it costs on one machine
 
