@@ -195,14 +195,16 @@ def test_a_hostile_submission_costs_itself_only(cluster, course, tmp_path):
     here = write_class(tmp_path / "here", notebooks)
     there = write_class(tmp_path / "there", notebooks)
     before = worker_pids(cluster)
-    proc = grade_class(there, "--cluster", cluster.scheduler.address)
+    # filling the 3 GiB a child may have takes seconds on a busy machine: time enough to end the same way here and there
+    timeout = ("--call-timeout", "60")
+    proc = grade_class(there, "--cluster", cluster.scheduler.address, *timeout)
     assert worker_pids(cluster) == before  # no Dask worker died or was restarted
     assert grading_plugins(cluster) == []  # and the run closed its grading workers
     assert graded_now(proc.stdout) == len(notebooks)
     held = {(r[0], r[4]) for r in state(gradebook_url(there))["records"]}
     assert {("ada", 38.0), ("zoe", 38.0)} <= held  # the rest of the class is graded in full
     assert any("exited" in note for note in records(there)["quitter", A1]["notes"])  # its child died, was replaced
-    grade_class(here, "-j", "1")
+    grade_class(here, "-j", "1", *timeout)
     assert records(there) == records(here)  # each attack: what it costs on one machine
 
 
