@@ -1,0 +1,106 @@
+"""Class grading on a Dask cluster against grading on this machine, and its scaling with workers.
+
+Generates the example class scaled to about N submissions (default 1,000: the example class's
+dozen kinds of student, cycled, × every assignment) with examples/make_class.py, then, in one run,
+each as ``relu-course grade`` into a clean SQLite gradebook (start-up, gradebook and summary included):
+
+1. ``-j J`` (default: the cores) on this machine, against ``--cluster local:J`` (a LocalCluster of
+   J worker processes): the cluster's overhead per submission (target below 10%), with and
+   without the fixed start-up (measured by grading a one-submission class the same two ways);
+2. ``--cluster local:K`` for K = 1, 2, 4, ... up to the cores, on ``--scaling-count`` of the
+   submissions: throughput against one worker's.
+
+Wall-clock and CPU seconds (of every process involved, children included) are printed side by
+side: on a machine shared with others, wall-clock times measured minutes apart are not comparable,
+the CPU seconds are.
+
+    python bench/cluster_speed.py [--submissions 1000] [--jobs J] [--scaling-count 300]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from class_speed import REPO, Clock, relu_course, make_class  # noqa: E402
+
+from relu_course.class_grading import default_jobs  # noqa: E402
+from relu_course.course import Course  # noqa: E402
+
+
+def subset(root: Path, target: Path, count: int) -> Path:
+    """A class of the first ``count`` submissions of ``root`` (by student, then assignment)."""
+    for notebook in sorted(root.glob("submitted/*/*/*.ipynb"))[:count]:
+        folder = target / notebook.parent.relative_to(root)
+        folder.mkdir(parents=True)
+        shutil.copy(notebook, folder)
+    return target
+
+
+def grade(root: Path, *how: str) -> Clock:
+    """``relu-course grade`` of a fresh copy of ``root`` (no gradebook yet)."""
+    copy = Path(tempfile.mkdtemp(prefix="copy-", dir=root.parent)) / "class"
+    shutil.copytree(root / "submitted", copy / "submitted")
+    try:
+        return relu_course("grade", copy, "--course", REPO, *how)
+    finally:
+        shutil.rmtree(copy.parent)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=1000)
+    parser.add_argument("--jobs", type=int, default=default_jobs())
+    parser.add_argument("--scaling-count", type=int, default=300)
+    args = parser.parse_args()
+    course = Course(REPO)
+    cores = default_jobs()
+    with tempfile.TemporaryDirectory(prefix="relu-course-cluster-bench-") as tmp:
+        full = Path(tmp) / "class"
+        students = math.ceil(args.submissions / len(course.assignment_ids()))
+        count = len(make_class.generate(course, full, students))
+        one = subset(full, Path(tmp) / "one", 1)
+        local, cluster = f"-j {args.jobs}", f"--cluster local:{args.jobs}"
+        runs = {
+            (local, "start"): grade(one, *local.split()),
+            (cluster, "start"): grade(one, *cluster.split()),
+            (local, "class"): grade(full, *local.split()),
+            (cluster, "class"): grade(full, *cluster.split()),
+        }
+        scaling = min(args.scaling_count, count)
+        part = subset(full, Path(tmp) / "part", scaling)
+        workers = [k for k in (2 ** i for i in range(8)) if k <= cores]
+        scaled = {k: runs[cluster, "class"] if scaling == count and k == args.jobs else grade(part, "--cluster", f"local:{k}")
+                  for k in workers}
+
+    print(f"class: {students} students x {len(course.assignment_ids())} assignments = {count} submissions; "
+          f"{cores} cores here; load average at the end {os.getloadavg()[0]:.1f}")
+    print(f"{'relu-course grade CLASS ...':46} {'wall s':>8} {'CPU s':>8} {'wall ms/sub':>12} {'CPU ms/sub':>11}")
+    for (how, what), clock in runs.items():
+        n = 1 if what == "start" else count
+        label = f"{how} ({'one submission: start-up' if what == 'start' else f'{count} submissions'})"
+        print(f"{label:46} {clock.wall:8.1f} {clock.cpu:8.1f} {clock.wall / n * 1e3:12.0f} {clock.cpu / n * 1e3:11.0f}")
+    for name, share in (("wall", lambda c: c.wall), ("CPU", lambda c: c.cpu)):
+        whole = share(runs[cluster, "class"]) / share(runs[local, "class"]) - 1
+        net = lambda how: share(runs[how, "class"]) - share(runs[how, "start"])  # noqa: E731
+        print(f"cluster overhead per submission, {name}: {whole:+.1%} in all, {net(cluster) / net(local) - 1:+.1%} "
+              "without the start-up (target below 10%)")
+    print(f"scaling on {scaling} submissions (--cluster local:K):")
+    base = scaled[1].wall
+    for k, clock in scaled.items():
+        print(f"  {k:3} workers: {clock.wall:8.1f} s wall, {clock.cpu:8.1f} s CPU, {scaling / clock.wall:6.2f} submissions/s, "
+              f"{base / clock.wall:5.2f}x one worker's throughput")
+    if cores < 16:
+        print(f"this machine has {cores} cores: the 16-worker target (at least 12x one worker's throughput) "
+              "needs a 16-core machine, which was not available here")
+
+
+if __name__ == "__main__":
+    main()
