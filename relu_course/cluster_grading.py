@@ -43,6 +43,9 @@ from .engine.limits import SandboxLimits
 from .engine.results import SubmissionResult
 from .engine.runner import Submission, Suite, grade_submissions, hidden_suite, protected_paths
 
+#: the names of this package's worker plugins and of its tasks begin so (then a unique id)
+PLUGIN_PREFIX = "relu-course-grader-"
+TASK_PREFIX = "relu-course-grade-"
 #: the name every notebook has on a Dask worker (the record names it by the client's path)
 NOTEBOOK_NAME = "notebook.ipynb"
 
@@ -197,7 +200,7 @@ class ClusterGrader:
 
         def submit(batch: list[Submission]) -> None:
             future = self.client.submit(grade_on_worker, self.plugin, [_item(s) for s in batch],
-                                        key=f"relu-course-grade-{uuid.uuid4().hex}")
+                                        key=f"{TASK_PREFIX}{uuid.uuid4().hex}")
             pending[future] = batch
             finished.add(future)
 
@@ -250,7 +253,7 @@ def cluster_grader(cluster: str | int, course: Course, limits: SandboxLimits | N
             except TimeoutError:
                 raise ClusterError(f"no Dask worker joined the scheduler at {cluster} within {seconds:g} s "
                                    f"(start some: dask worker {cluster} --nthreads 1)") from None
-        name = f"relu-course-grader-{uuid.uuid4().hex}"
+        name = f"{PLUGIN_PREFIX}{uuid.uuid4().hex}"
         plugin = GradingPlugin(CourseFiles.of(course), limits, torch, tuple(str(p) for p in protect))
         try:
             client.register_plugin(plugin, name=name)

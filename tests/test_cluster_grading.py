@@ -13,16 +13,15 @@ import subprocess
 import sys
 import time
 
+import distributed  # the cluster extra, which the test extra installs
 import pytest
 
 from class_helpers import example_class, grade_class, make_class, relu_course, slow, state, write_class  # noqa: F401
 from conftest import REPO
 from relu_course.classroom import gradebook_url
-
-distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install -c constraints.txt -e '.[test]'")
+from relu_course.cluster_grading import PLUGIN_PREFIX, TASK_PREFIX
 
 A1 = "01_activations"
-PLUGIN_PREFIX = "relu-course-grader-"
 
 
 def graded_now(output: str) -> int:
@@ -40,6 +39,13 @@ def records(root) -> dict[tuple[str, str], dict]:
     prefix = json.dumps(str(root))[1:-1]
     return {(s, a): {k: v for k, v in json.loads(r.replace(prefix, "COURSE_DIR")).items() if k not in ("seconds", "fences")}
             for s, a, r in rows}
+
+
+def fences(root) -> dict[tuple[str, str], set[str]]:
+    """(student, assignment) -> the kinds of fence its child ran under ("separate uid (N)" -> "separate uid")."""
+    with sqlite3.connect(root / "gradebook.db") as db:
+        rows = db.execute("select student_id, assignment, record from relu_course_grade").fetchall()
+    return {(s, a): {f.split(" (")[0] for f in json.loads(r)["fences"]} for s, a, r in rows}
 
 
 def copy_class(root, target):
@@ -75,6 +81,9 @@ def test_a_local_cluster_grades_the_example_class_as_one_machine_does(example_cl
     assert graded_now(on_cluster.stdout) == len(kinds)
     assert state(gradebook_url(copy)) == state(gradebook_url(root))  # every grade of nbgrader's, once each
     assert records(copy) == records(root)  # the same points, reasons, notes
+    # each child on a Dask worker was fenced in as on this machine
+    here, there = fences(root), fences(copy)
+    assert all(there[key] >= here[key] - {"protected paths covered"} for key in here)
     # the same summary, but for the line naming the class and its gradebook
     assert on_cluster.stdout.splitlines()[1:] == local.stdout.splitlines()[1:]
 
@@ -120,13 +129,13 @@ def stored_count(root) -> int:
 def executing(client) -> dict[str, list]:
     """Dask worker -> the grading tasks it is running now."""
     return client.run(lambda dask_worker: [key for key, task in dask_worker.state.tasks.items()
-                                           if task.state == "executing" and str(key).startswith("relu-course-grade")])
+                                           if task.state == "executing" and str(key).startswith(TASK_PREFIX)])
 
 
 def grading_worker_pid(client, address: str) -> int:
     """The pid of the warm grading worker that a Dask worker hosts."""
     [pid] = client.run(lambda dask_worker: [plugin.grading.worker.process.pid for name, plugin in dask_worker.plugins.items()
-                                            if name.startswith("relu-course-grader-")], workers=[address])[address]
+                                            if name.startswith(PLUGIN_PREFIX)], workers=[address])[address]
     return pid
 
 
