@@ -4,10 +4,13 @@ Every ``submitted/<student>/<assignment>/*.ipynb`` (or those of ``--assignment``
 parallel into nbgrader's gradebook (``gradebook.db`` in COURSE_DIR, or ``--db URL``). A grade
 is stored with the hashes of the notebook and of the tests: a second run grades only what is
 missing or changed (``--force`` grades everything again). The closing summary goes to stdout.
+``--cluster ADDRESS`` grades on a Dask cluster instead (``cluster_grading``; only then is Dask
+imported); ``--cluster local:N`` starts one of N worker processes here.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -29,6 +32,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--db", metavar="URL", help="the gradebook, any SQLAlchemy URL "
                                                     "(default: sqlite:///COURSE_DIR/gradebook.db)")
     group.add_argument("--force", action="store_true", help="grade every submission again, changed or not")
+    group.add_argument("--cluster", metavar="ADDRESS", type=cluster_address,
+                       help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786), or on "
+                            "local:N, N Dask worker processes started here (needs the cluster extra)")
+
+
+def cluster_address(text: str) -> str | int:
+    """``--cluster``'s value: a scheduler's address, or the N of ``local:N`` (Dask is not imported)."""
+    if text.startswith("local:"):
+        count = text[len("local:"):]
+        if not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: local:N needs a number of workers N of at least 1")
+        return int(count)
+    if ":" not in text:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Dask scheduler address (tcp://host:8786) nor local:N")
+    return text
 
 
 def course_for(class_dir: Path, given: Path | None) -> Course:
@@ -59,6 +77,8 @@ def run(args: argparse.Namespace, class_dir: Path) -> int:
     if args.assignment is not None and args.assignment not in assignments:
         return fail(f"unknown assignment {args.assignment!r}; this course has {', '.join(assignments) or 'none'}")
     chosen = [args.assignment] if args.assignment else assignments
+    if args.cluster is not None and args.jobs is not None:
+        return fail("-j is for grading on this machine; on a cluster its workers grade (local:N starts N of them)")
     jobs = args.jobs if args.jobs is not None else default_jobs()
     limits = SandboxLimits(call_seconds=args.call_timeout, cell_seconds=args.call_timeout,
                            submission_seconds=args.submission_timeout)
@@ -70,9 +90,18 @@ def run(args: argparse.Namespace, class_dir: Path) -> int:
                 points = {ex: sum(t.values()) for ex, t in exercise_points(course, assignment).items()}
                 book.ensure_assignment(assignment, assignment, points)
             todo = to_grade(found, book.stored_hashes(), tests, args.force)
-            grader = LocalGrader(course, limits, min(jobs, max(1, len(todo))), uses_torch(course, chosen),
-                                 protect=(class_dir.resolve(),))
-            report = grade_class(todo, grader, book, tests, jobs=grader.jobs, force=args.force)
+            with contextlib.ExitStack() as stack:
+                if args.cluster is not None and todo:
+                    try:
+                        from ..cluster_grading import cluster_grader
+                    except ImportError as exc:
+                        return fail(f"--cluster needs Dask ({exc}): pip install 'relu-course[cluster]'")
+                    grader = stack.enter_context(cluster_grader(args.cluster, course, limits, uses_torch(course, chosen),
+                                                                protect=(class_dir.resolve(),)))
+                else:
+                    grader = LocalGrader(course, limits, min(jobs, max(1, len(todo))), uses_torch(course, chosen),
+                                         protect=(class_dir.resolve(),))
+                report = grade_class(todo, grader, book, tests, jobs=grader.jobs, force=args.force)
             stored = book.graded()
     except GradebookError as exc:
         return fail(str(exc))
