@@ -6,11 +6,7 @@ each as ``relu-course grade`` into a clean SQLite gradebook (start-up, gradebook
 
 1. ``-j J`` (default: the cores) on this machine, against ``--cluster local:J`` (a LocalCluster of
    J worker processes): the cluster's overhead per submission (target below 10%), with and
-   without the fixed start-up (measured by grading a one-submission class the same ways). Dask's
-   nanny starts its workers with one OpenMP/BLAS thread each (``distributed.nanny.pre-spawn-environ``),
-   and grading on this machine does not (its grading processes run torch and numpy with a
-   thread per core, which two processes on two cores fight over): ``-j J`` is also run with the
-   nanny's settings, the comparison that measures what the cluster itself costs;
+   without the fixed start-up (measured by grading a one-submission class the same two ways);
 2. ``--cluster local:K`` for K = 1, 2, 4, ... up to the cores, on ``--scaling-count`` of the
    submissions: throughput against one worker's.
 
@@ -26,7 +22,6 @@ import argparse
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from class_speed import ENV, REPO, Clock, make_class  # noqa: E402
+from class_speed import REPO, Clock, relu_course, make_class  # noqa: E402
 
 from relu_course.class_grading import default_jobs  # noqa: E402
 from relu_course.course import Course  # noqa: E402
@@ -49,23 +44,12 @@ def subset(root: Path, target: Path, count: int) -> Path:
     return target
 
 
-def dask_worker_environment() -> dict[str, str]:
-    """What Dask's nanny sets in the environment of the workers it starts."""
-    import dask.config
-    import distributed  # noqa: F401 - loads the distributed.* settings
-
-    return {k: str(v) for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()}
-
-
-def grade(root: Path, *how: str, env: dict[str, str] | None = None) -> Clock:
-    """``relu-course grade`` of a fresh copy of ``root`` (no gradebook yet), ``env`` added to the environment."""
+def grade(root: Path, *how: str) -> Clock:
+    """``relu-course grade`` of a fresh copy of ``root`` (no gradebook yet)."""
     copy = Path(tempfile.mkdtemp(prefix="copy-", dir=root.parent)) / "class"
     shutil.copytree(root / "submitted", copy / "submitted")
     try:
-        with Clock() as clock:
-            subprocess.run([sys.executable, "-m", "relu_course", "grade", str(copy), "--course", str(REPO), *how],
-                           cwd=REPO, env={**ENV, **(env or {})}, check=True, capture_output=True)
-        return clock
+        return relu_course("grade", copy, "--course", REPO, *how)
     finally:
         shutil.rmtree(copy.parent)
 
@@ -84,11 +68,12 @@ def main() -> None:
         count = len(make_class.generate(course, full, students))
         one = subset(full, Path(tmp) / "one", 1)
         local, cluster = f"-j {args.jobs}", f"--cluster local:{args.jobs}"
-        threads = dask_worker_environment()
-        fair = f"{local}, {' '.join(f'{k}={v}' for k, v in threads.items() if k.endswith('THREADS'))}"
-        how = {local: (local.split(), None), fair: (local.split(), threads), cluster: (cluster.split(), None)}
-        runs = {(name, what): grade(one if what == "start" else full, *args_, env=env)
-                for what in ("start", "class") for name, (args_, env) in how.items()}
+        runs = {
+            (local, "start"): grade(one, *local.split()),
+            (cluster, "start"): grade(one, *cluster.split()),
+            (local, "class"): grade(full, *local.split()),
+            (cluster, "class"): grade(full, *cluster.split()),
+        }
         scaling = min(args.scaling_count, count)
         part = subset(full, Path(tmp) / "part", scaling)
         workers = [k for k in (2 ** i for i in range(8)) if k <= cores]
@@ -97,17 +82,16 @@ def main() -> None:
 
     print(f"class: {students} students x {len(course.assignment_ids())} assignments = {count} submissions; "
           f"{cores} cores here; load average at the end {os.getloadavg()[0]:.1f}")
-    print(f"{'relu-course grade CLASS ...':80} {'wall s':>8} {'CPU s':>8} {'wall ms/sub':>12} {'CPU ms/sub':>11}")
-    for (name, what), clock in runs.items():
+    print(f"{'relu-course grade CLASS ...':46} {'wall s':>8} {'CPU s':>8} {'wall ms/sub':>12} {'CPU ms/sub':>11}")
+    for (how, what), clock in runs.items():
         n = 1 if what == "start" else count
-        label = f"{name} ({'one submission: start-up' if what == 'start' else f'{count} submissions'})"
-        print(f"{label:80} {clock.wall:8.1f} {clock.cpu:8.1f} {clock.wall / n * 1e3:12.0f} {clock.cpu / n * 1e3:11.0f}")
-    for against in (fair, local):
-        for name, share in (("wall", lambda c: c.wall), ("CPU", lambda c: c.cpu)):
-            whole = share(runs[cluster, "class"]) / share(runs[against, "class"]) - 1
-            net = lambda how: share(runs[how, "class"]) - share(runs[how, "start"])  # noqa: E731
-            print(f"cluster overhead per submission against {against}, {name}: {whole:+.1%} in all, "
-                  f"{net(cluster) / net(against) - 1:+.1%} without the start-up (target below 10%)")
+        label = f"{how} ({'one submission: start-up' if what == 'start' else f'{count} submissions'})"
+        print(f"{label:46} {clock.wall:8.1f} {clock.cpu:8.1f} {clock.wall / n * 1e3:12.0f} {clock.cpu / n * 1e3:11.0f}")
+    for name, share in (("wall", lambda c: c.wall), ("CPU", lambda c: c.cpu)):
+        whole = share(runs[cluster, "class"]) / share(runs[local, "class"]) - 1
+        net = lambda how: share(runs[how, "class"]) - share(runs[how, "start"])  # noqa: E731
+        print(f"cluster overhead per submission, {name}: {whole:+.1%} in all, {net(cluster) / net(local) - 1:+.1%} "
+              "without the start-up (target below 10%)")
     print(f"scaling on {scaling} submissions (--cluster local:K):")
     base = scaled[1].wall
     for k, clock in scaled.items():

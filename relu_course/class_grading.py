@@ -12,7 +12,6 @@ import ctypes
 import hashlib
 import math
 import multiprocessing.util
-import os
 import signal
 import sys
 import time
@@ -28,6 +27,7 @@ from .engine.client import Worker
 from .engine.limits import SandboxLimits
 from .engine.results import SubmissionResult
 from .engine.runner import Interrupted, Submission, Suite, grade_submissions, hidden_suite, protected_paths
+from .engine.threads import available_cores, limit_threads, share_of_cores
 from .gradebook import ClassGradebook
 
 #: a way to grade: takes batches (pulling the next only when it has room for it) and yields each
@@ -135,9 +135,11 @@ def _die_with_parent() -> None:
         pass
 
 
-def _start_process(course: Course, limits: SandboxLimits | None, torch: bool, protect: tuple[Path, ...]) -> None:
+def _start_process(course: Course, limits: SandboxLimits | None, torch: bool, protect: tuple[Path, ...],
+                   threads: int) -> None:
     global _process
     _die_with_parent()
+    limit_threads(threads)
     worker = Worker(limits, protected_paths(course) + protect, preload_torch=torch)
     multiprocessing.util.Finalize(worker, worker.close, exitpriority=10)
     _process = (worker, hidden_suite(course), course)
@@ -178,7 +180,8 @@ class LocalGrader:
                     yield batch, results
             return
         with ProcessPoolExecutor(self.jobs, mp_context=get_context("fork"), initializer=_start_process,
-                                 initargs=(self.course, self.limits, self.torch, self.protect)) as pool:
+                                 initargs=(self.course, self.limits, self.torch, self.protect,
+                                           share_of_cores(self.jobs))) as pool:
             pending = {}
             for batch in batches:  # keep every process busy, and one batch waiting for each
                 pending[pool.submit(_grade_in_process, batch)] = batch
@@ -199,8 +202,5 @@ class LocalGrader:
 
 
 def default_jobs() -> int:
-    """The number of cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
+    """One grading process per core this process may use."""
+    return available_cores()

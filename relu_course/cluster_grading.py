@@ -42,6 +42,7 @@ from .engine.faults import WorkerError
 from .engine.limits import SandboxLimits
 from .engine.results import SubmissionResult
 from .engine.runner import Submission, Suite, grade_submissions, hidden_suite, protected_paths
+from .engine.threads import limit_threads
 
 #: the names of this package's worker plugins and of its tasks begin so (then a unique id)
 PLUGIN_PREFIX = "relu-course-grader-"
@@ -102,9 +103,11 @@ class GradingPlugin(WorkerPlugin):
         self.failed: str | None = None
         self.grading: _Grading | None = None
         # starting a grading worker takes seconds: not on the worker's event loop
-        await asyncio.get_running_loop().run_in_executor(None, self._start, Path(worker.local_directory))
+        await asyncio.get_running_loop().run_in_executor(None, self._start, Path(worker.local_directory),
+                                                         worker.state.nthreads)
 
-    def _start(self, scratch: Path) -> None:
+    def _start(self, scratch: Path, threads: int) -> None:
+        limit_threads(threads)  # Dask's own measure of the cores a worker may use (its nanny sets 1)
         root = Path(tempfile.mkdtemp(prefix="relu-course-", dir=scratch))  # Dask purges it if the worker dies
         try:
             course = self.course_files.write(root)

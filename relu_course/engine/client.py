@@ -19,6 +19,7 @@ from .cleanup import remove_tree
 from .faults import WorkerError
 from .limits import SandboxLimits
 from .lines import LineReader, send_line
+from .threads import THREAD_VARIABLES
 
 #: how long the grader waits for the worker to answer a control request
 CONTROL_SECONDS = 30.0
@@ -27,7 +28,8 @@ CONTROL_SECONDS = 30.0
 def clean_environment() -> dict[str, str]:
     """The environment the worker starts with: nothing secret, nothing from the grader."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
-           "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+           "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+           **dict.fromkeys(THREAD_VARIABLES, "1")}  # a child computes on one core, as the others do
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = package_root
     return env

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from . import namespaces
+from .threads import THREAD_VARIABLES
 
 #: fences that can be switched off (for tests of degraded kernels, or to debug)
 OPTIONAL = ("user namespace", "mount namespace", "pid namespace", "ipc namespace", "network namespace",
@@ -29,7 +30,8 @@ SYSTEM_ROOTS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/proc", "/
                 "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/fonts",
                 "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/mime.types", "/etc/ssl/certs")
 
-SAFE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+#: a child's whole environment (and HOME, TMPDIR, MPLCONFIGDIR: its scratch); one thread per library
+SAFE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg", **dict.fromkeys(THREAD_VARIABLES, "1")}
 
 
 def own_size() -> int:

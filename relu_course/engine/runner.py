@@ -26,6 +26,7 @@ from .client import Worker
 from .limits import SandboxLimits
 from .results import ExerciseResult, SubmissionResult, TestResult
 from .text import clean
+from .threads import limit_threads, share_of_cores
 
 #: pytest plugins grading has no use for; each costs time on every test of every submission
 NO_PLUGINS = [arg for name in ("cacheprovider", "logging", "warnings", "unraisableexception",
@@ -220,7 +221,8 @@ def grade_submissions(submissions: list[Submission], course: Course | None, limi
         # only their records come back
         _forked = ([submissions[i::jobs] for i in range(jobs)], suite, limits)
         try:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"), initializer=_ignore_sigint) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"), initializer=_start_forked,
+                                     initargs=(share_of_cores(jobs),)) as pool:
                 futures = [pool.submit(_grade_forked_chunk, i) for i in range(jobs)]
                 try:
                     parts = [f.result() for f in futures]
@@ -267,10 +269,12 @@ def _not_finished(sub: Submission) -> SubmissionResult:
 _forked: tuple | None = None
 
 
-def _ignore_sigint() -> None:
-    """A grading process heeds SIGINT only while it grades (an idle one would print a traceback)."""
+def _start_forked(threads: int) -> None:
+    """A grading process uses its share of the cores, and heeds SIGINT only while it grades (an
+    idle one would print a traceback)."""
     import signal
 
+    limit_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
