@@ -10,6 +10,7 @@ the page allows no script at all (its Content-Security-Policy).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import json
@@ -22,11 +23,14 @@ from .gradebook import Graded
 TEMPLATE = Path(__file__).with_name("templates") / "feedback.html"
 
 
-def _environment():
+@functools.cache
+def _template():
+    """The page template, compiled once per process."""
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE.parent), autoescape=True,
-                              undefined=jinja2.StrictUndefined)
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE.parent), autoescape=True,
+                                     undefined=jinja2.StrictUndefined)
+    return environment.get_template(TEMPLATE.name)
 
 
 _plots: dict[str, str] = {}
@@ -100,7 +104,7 @@ def page(student: str, result: SubmissionResult) -> str:
     """The feedback page of one record."""
     notes = list(result.notes)
     error = result.error.replace(result.notebook, Path(result.notebook).name) if result.error else None
-    return _environment().get_template(TEMPLATE.name).render(
+    return _template().render(
         student=student, assignment=result.assignment or "", score=_number(result.score),
         max_score=_number(result.max_score), error=error, notes=notes,
         exercises=[_exercise(e) for e in result.exercises])
