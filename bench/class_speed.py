@@ -141,7 +141,7 @@ def main() -> None:
     for name, clock in steps.items():
         row(f"  relu-course {name}", clock.wall, clock.cpu)
     row("end to end (grade, exports, feedback)", wall, cpu)
-    row(f"nbgrader autograde + generate_feedback", nb_wall * sampled, nb_cpu * sampled, sampled)
+    row("nbgrader autograde + generate_feedback", nb_wall * sampled, nb_cpu * sampled, sampled)
     print(f"outside grading: {(cpu - alone.cpu) / alone.cpu:.0%} of grading's CPU time, "
           f"{(wall - alone.wall) / alone.wall:.0%} of its wall time (target at most 30%)")
     print(f"nbgrader / relu-course per submission, end to end: {nb_cpu / (cpu / count):.1f}x in CPU time, "

@@ -4,7 +4,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -83,6 +85,37 @@ def slow(nb: dict, seconds: float) -> dict:
     nb["cells"].insert(1, {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
                            "source": f"import time\ntime.sleep({seconds})\n"})
     return nb
+
+
+def slow_class(course, root: Path, students: list[str], seconds: float) -> Path:
+    """A class of assignment 01 at ``root`` whose notebooks each sleep ``seconds`` first (correct, stub,
+    and two partial solutions in turn): a class long enough to be caught in the middle."""
+    assignment = "01_activations"
+    wrong = make_class.wrong_table(course, assignment)
+    kinds = [make_class.correct, make_class.stub, make_class.partial(0, 2), make_class.partial(1, 2)]
+    return write_class(root, {(s, assignment): slow(kinds[i % len(kinds)](course, assignment, wrong), seconds)
+                              for i, s in enumerate(students)})
+
+
+def start_grader(class_dir: Path, *args: str) -> subprocess.Popen:
+    """``relu-course grade CLASS_DIR ARGS`` started in the background, output piped as text."""
+    return subprocess.Popen([sys.executable, "-m", "relu_course", "grade", str(class_dir), "--course", str(REPO), *args],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stored_count(class_dir: Path) -> int:
+    """How many grades the class's SQLite gradebook holds (0 before it is made)."""
+    try:
+        with sqlite3.connect(class_dir / "gradebook.db", timeout=30) as db:
+            return db.execute("select count(*) from relu_course_grade").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def graded_now(output: str) -> int:
+    """The summary's count of submissions graded in this run."""
+    found = re.search(r"(\d+) submissions graded now", output)
+    return int(found.group(1)) if found else 0
 
 
 @pytest.fixture(scope="session")

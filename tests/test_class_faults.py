@@ -3,17 +3,14 @@ submission folders, a gradebook that cannot be reached."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
 
-from class_helpers import grade_class, make_class, relu_course, slow, state, write_class
+from class_helpers import (grade_class, graded_now, make_class, relu_course, slow, slow_class as make_slow_class,
+                           start_grader, state, stored_count, write_class)
 from conftest import REPO
 from relu_course.classroom import gradebook_url
 
@@ -24,10 +21,7 @@ SLOW_STUDENTS = [f"s{i:02d}" for i in range(8)]
 
 @pytest.fixture(scope="module")
 def slow_class(course, tmp_path_factory):
-    wrong = make_class.wrong_table(course, A1)
-    kinds = [make_class.correct, make_class.stub, make_class.partial(0, 2), make_class.partial(1, 2)]
-    notebooks = {(s, A1): slow(kinds[i % len(kinds)](course, A1, wrong), 0.6) for i, s in enumerate(SLOW_STUDENTS)}
-    return write_class(tmp_path_factory.mktemp("slow") / "course", notebooks)
+    return make_slow_class(course, tmp_path_factory.mktemp("slow") / "course", SLOW_STUDENTS, 0.6)
 
 
 def copy_of(root, tmp_path, name):
@@ -42,24 +36,6 @@ def uninterrupted(slow_class, tmp_path_factory):
     root = copy_of(slow_class, tmp_path_factory.mktemp("uninterrupted"), "course")
     grade_class(root, "-j", "2")
     return state(gradebook_url(root))
-
-
-def start_grader(root, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "relu_course", "grade", str(root), "--course", str(REPO), *args],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def stored_count(root) -> int:
-    try:
-        with sqlite3.connect(root / "gradebook.db", timeout=30) as db:
-            return db.execute("select count(*) from relu_course_grade").fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
-
-
-def graded_now(output: str) -> int:
-    found = re.search(r"(\d+) submissions graded now", output)
-    return int(found.group(1)) if found else 0
 
 
 def test_a_grader_killed_mid_class_then_rerun_leaves_the_same_gradebook(slow_class, uninterrupted, tmp_path):

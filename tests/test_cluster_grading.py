@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import signal
 import sqlite3
@@ -16,17 +15,13 @@ import time
 import distributed  # the cluster extra, which the test extra installs
 import pytest
 
-from class_helpers import example_class, grade_class, make_class, relu_course, slow, state, write_class  # noqa: F401
+from class_helpers import (example_class, grade_class, graded_now, make_class, relu_course,  # noqa: F401
+                           slow_class as make_slow_class, start_grader, state, stored_count, write_class)
 from conftest import REPO
 from relu_course.classroom import gradebook_url
 from relu_course.cluster_grading import PLUGIN_PREFIX, TASK_PREFIX
 
 A1 = "01_activations"
-
-
-def graded_now(output: str) -> int:
-    found = re.search(r"(\d+) submissions graded now", output)
-    return int(found.group(1)) if found else 0
 
 
 def records(root) -> dict[tuple[str, str], dict]:
@@ -105,10 +100,7 @@ SLOW_STUDENTS = [f"s{i:02d}" for i in range(12)]
 
 @pytest.fixture(scope="module")
 def slow_class(course, tmp_path_factory):
-    wrong = make_class.wrong_table(course, A1)
-    kinds = [make_class.correct, make_class.stub, make_class.partial(0, 2), make_class.partial(1, 2)]
-    notebooks = {(s, A1): slow(kinds[i % len(kinds)](course, A1, wrong), 1.0) for i, s in enumerate(SLOW_STUDENTS)}
-    return write_class(tmp_path_factory.mktemp("slow") / "course", notebooks)
+    return make_slow_class(course, tmp_path_factory.mktemp("slow") / "course", SLOW_STUDENTS, 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -116,14 +108,6 @@ def uninterrupted(cluster, slow_class, tmp_path_factory):
     root = copy_class(slow_class, tmp_path_factory.mktemp("uninterrupted"))
     grade_class(root, "--cluster", cluster.scheduler.address)
     return state(gradebook_url(root))
-
-
-def stored_count(root) -> int:
-    try:
-        with sqlite3.connect(root / "gradebook.db", timeout=30) as db:
-            return db.execute("select count(*) from relu_course_grade").fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
 
 
 def executing(client) -> dict[str, list]:
@@ -150,9 +134,7 @@ def gone(pid: int) -> bool:
 def test_a_dask_worker_killed_mid_class_costs_no_grade(cluster, slow_class, uninterrupted, tmp_path):
     root = copy_class(slow_class, tmp_path / "course")
     before = worker_pids(cluster)
-    grader = subprocess.Popen([sys.executable, "-m", "relu_course", "grade", str(root), "--course", str(REPO),
-                               "--cluster", cluster.scheduler.address], cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    grader = start_grader(root, "--cluster", cluster.scheduler.address)
     try:
         deadline = time.monotonic() + 300
         busy = {}

@@ -112,7 +112,7 @@ class Child:
             code = self.compile_cell(index, source, seconds)
         except CallTimeout:
             error = {"type": "TimeoutError", "mro": ["TimeoutError"], "where": f"cell {index}",
-                     "message": f"translating its IPython syntax (magics, ! lines) took too long"}
+                     "message": "translating its IPython syntax (magics, ! lines) took too long"}
             return {"ok": False, "output": self.out.take(), "error": error}
         except BaseException as exc:  # noqa: BLE001 - SyntaxError, ValueError for null bytes
             return {"ok": False, "output": self.out.take(), "error": describe_error(exc, f"cell {index}")}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import traceback
 import warnings
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
