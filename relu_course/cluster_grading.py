@@ -17,6 +17,7 @@ never imports it.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import logging
 import os
@@ -108,6 +109,7 @@ class GradingPlugin(WorkerPlugin):
 
     def _start(self, scratch: Path, threads: int) -> None:
         limit_threads(threads)  # Dask's own measure of the cores a worker may use (its nanny sets 1)
+        undo_malloc_trimming()
         root = Path(tempfile.mkdtemp(prefix="relu-course-", dir=scratch))  # Dask purges it if the worker dies
         try:
             course = self.course_files.write(root)
@@ -148,6 +150,31 @@ class GradingPlugin(WorkerPlugin):
                     batch.append(Submission(path, assignment, key=key))
                 results = grade_submissions(batch, grading.course, worker=grading.worker, suite=grading.suite)
             return [_as_client_names(r, str(sub.path), item[2]) for r, sub, item in zip(results, batch, items)]
+
+
+#: glibc's mallopt parameters, and the largest thresholds its own dynamic setting reaches (64-bit)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD_MAX = 32 << 20
+
+
+def undo_malloc_trimming() -> bool:
+    """Give this process back glibc's thresholds where Dask's nanny lowered them.
+
+    The nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (so that a worker holding
+    data returns freed memory to the system), which also fixes glibc's mmap threshold at 128 KiB:
+    every array of a grading session above that is then mapped and unmapped, page faults
+    and all. Measured on 90 submissions, a Dask worker spent 10.9-12.9 CPU s grading them so,
+    8.5-9.7 s without it (as a plain process, 8.2 s). A grading worker holds no data: the
+    thresholds glibc itself grows to serve it. True where they were set.
+    """
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)
+                    and libc.mallopt(M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD_MAX))
+    except (OSError, AttributeError):  # not glibc
+        return False
 
 
 @dataclass

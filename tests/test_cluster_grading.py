@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import dask.config
 import distributed  # the cluster extra, which the test extra installs
 import pytest
 
@@ -218,3 +219,35 @@ def test_an_unreachable_scheduler_is_one_line_before_anything_is_graded(course, 
     assert proc.returncode == 2 and proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in proc.stderr
     assert state(gradebook_url(root))["records"] == []
+
+
+# -- a Dask worker grades as fast as a process of its own ----------------------------------------
+FAULTS = """
+import json, resource, sys
+import numpy as np
+from relu_course.cluster_grading import undo_malloc_trimming
+undone = undo_malloc_trimming() if sys.argv[1] == "undo" else None
+x = np.ones(1 << 17)  # 1 MiB, above the 128 KiB mmap threshold Dask's nanny setting fixes
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(100):
+    y = x * 2.0
+    del y
+print(json.dumps([undone, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before]))
+"""
+
+
+def test_a_grading_worker_undoes_the_nannys_malloc_trimming():
+    def page_faults(how: str, **env: str) -> tuple[bool | None, int]:
+        proc = subprocess.run([sys.executable, "-c", FAULTS, how], capture_output=True, text=True, timeout=120,
+                              cwd=REPO, env={"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), **env})
+        assert proc.returncode == 0, proc.stderr
+        return tuple(json.loads(proc.stdout))
+
+    trimmed = {"MALLOC_TRIM_THRESHOLD_": str(dask.config.get("distributed.nanny.pre-spawn-environ")
+                                                 ["MALLOC_TRIM_THRESHOLD_"])}
+    kept, faults_trimmed = page_faults("keep", **trimmed)
+    undone, faults_undone = page_faults("undo", **trimmed)
+    not_set, _ = page_faults("undo")
+    assert undone is True and not_set is False
+    # under the nanny's setting every 1 MiB temporary is a fresh mapping (256 pages faulted in each)
+    assert faults_trimmed > 100 * 200 and faults_undone < 100 * 20
