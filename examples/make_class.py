@@ -87,6 +87,13 @@ def with_sources(nb: dict, replacements: dict[str, str]) -> dict:
     return nb
 
 
+def with_cell(nb: dict, source: str, index: int = 2) -> dict:
+    """``nb`` with a plain code cell of ``source`` inserted at ``index`` (changed in place, returned)."""
+    nb["cells"].insert(index, {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                               "source": source})
+    return nb
+
+
 def solution_cells(nb: dict) -> list[dict]:
     return [c for c in nb["cells"] if c.get("cell_type") == "code" and notebook.nbgrader(c).get("solution")]
 
@@ -96,11 +103,8 @@ def correct(course: Course, assignment: str, wrong: Wrong) -> dict:
 
 
 def correct_with_scratch(course: Course, assignment: str, wrong: Wrong) -> dict:
-    nb = solution(course, assignment)
-    scratch = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-               "source": "# trying things out\nprint('hello from my scratch cell')\nscratch = list(range(5))\n"}
-    nb["cells"].insert(2, scratch)
-    return nb
+    return with_cell(solution(course, assignment),
+                     "# trying things out\nprint('hello from my scratch cell')\nscratch = list(range(5))\n")
 
 
 def partial(index: int, of: int) -> Maker:
@@ -135,19 +139,13 @@ def hostile_messages(course: Course, assignment: str, wrong: Wrong) -> dict:
     first = solution_cells(nb)[0]
     head = notebook.source_of(first).split("\n", 1)[0]  # its def line
     first["source"] = f"{head}\n    raise ValueError({HOSTILE_MESSAGE!r})\n"
-    flood = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-             "source": "print('=1+1,' * 100000)\nimport sys\nsys.stderr.write('\\x1b[2J' * 1000)\n"}
-    nb["cells"].insert(2, flood)
-    return nb
+    return with_cell(nb, "print('=1+1,' * 100000)\nimport sys\nsys.stderr.write('\\x1b[2J' * 1000)\n")
 
 
 def hostile_process(course: Course, assignment: str, wrong: Wrong) -> dict:
     """A cell that kills the process that forked it, then the solution's code."""
-    nb = solution(course, assignment)
-    attack = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-              "source": "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass\n"}
-    nb["cells"].insert(2, attack)
-    return nb
+    return with_cell(solution(course, assignment),
+                     "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass\n")
 
 
 #: (student id, kind, maker): the dozen students of the example class

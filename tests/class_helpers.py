@@ -81,10 +81,7 @@ def nbgrader_export(class_dir: Path, url: str | None = None) -> dict[tuple[str, 
 
 def slow(nb: dict, seconds: float) -> dict:
     """The notebook with a first code cell that sleeps: a submission that takes a while to grade."""
-    nb = json.loads(json.dumps(nb))
-    nb["cells"].insert(1, {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                           "source": f"import time\ntime.sleep({seconds})\n"})
-    return nb
+    return make_class.with_cell(json.loads(json.dumps(nb)), f"import time\ntime.sleep({seconds})\n", 1)
 
 
 def slow_class(course, root: Path, students: list[str], seconds: float) -> Path:

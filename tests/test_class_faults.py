@@ -115,8 +115,7 @@ def test_a_submission_cannot_read_another_students_notebook(course, tmp_path):
     root = tmp_path / "course"
     ada = root / "submitted" / "ada" / A1 / f"{A1}.ipynb"
     thief = make_class.correct(course, A1, {})
-    thief["cells"].insert(1, {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source":
-                              f"try:\n    STOLEN = open({str(ada)!r}).read()\nexcept OSError:\n    STOLEN = None\n"})
+    make_class.with_cell(thief, f"try:\n    STOLEN = open({str(ada)!r}).read()\nexcept OSError:\n    STOLEN = None\n", 1)
     for cell in thief["cells"]:
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "relu_code":
             cell["source"] = ("def relu(x):\n    if STOLEN is None:\n        raise RuntimeError('could not read ada')\n"

@@ -176,9 +176,7 @@ ATTACKS = {
 
 def with_attack(course, source: str) -> dict:
     """The solution, with an attack in a cell of its own before the student's code."""
-    nb = make_class.correct(course, A1, {})
-    nb["cells"].insert(2, {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": source})
-    return nb
+    return make_class.with_cell(make_class.correct(course, A1, {}), source)
 
 
 def test_a_hostile_submission_costs_itself_only(cluster, course, tmp_path):
