@@ -14,6 +14,7 @@ import re
 import sys
 from pathlib import Path
 
+from . import fail
 from .. import notebook
 from ..course import Course, CourseNotFound, find_course
 from ..engine.runner import GradingError, exercise_points
@@ -123,8 +124,7 @@ def run(args: argparse.Namespace) -> int:
         course = find_course(args.course)
         problems = build(course, args.check)
     except (CourseNotFound, GradingError, OSError, ValidationError) as exc:
-        print(f"relu-course build: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(NAME, str(exc))
     for problem in problems:
         print(f"relu-course build: {problem}", file=sys.stderr)
     if problems:

@@ -9,11 +9,11 @@ some fail, 2 when the notebook could not be checked.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import checks, notebook
+from . import fail
 from ..checks import HIDDEN_TESTS_NOTE, Outcome
 from ..engine.client import Worker
 from ..engine.faults import WorkerError
@@ -81,26 +81,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds one call into the notebook may take (default %(default)s)")
 
 
-def fail(message: str) -> int:
-    print(f"relu-course check: error: {message}", file=sys.stderr)
-    return 2
-
-
 def run(args: argparse.Namespace) -> int:
     if not args.notebook.is_file():
-        return fail(f"{args.notebook}: no such file")
+        return fail(NAME, f"{args.notebook}: no such file")
     if not args.call_timeout > 0:
-        return fail(f"--call-timeout must be a positive number of seconds, not {args.call_timeout:g}")
+        return fail(NAME, f"--call-timeout must be a positive number of seconds, not {args.call_timeout:g}")
     limits = SandboxLimits(call_seconds=args.call_timeout, cell_seconds=args.call_timeout)
     try:
         cells = notebook.code_cells(notebook.read(args.notebook))
     except notebook.NotebookError as exc:
-        return fail(str(exc))
+        return fail(NAME, str(exc))
     try:
         with Worker(limits, preload_torch=any("torch" in c.source for c in cells)) as worker:
             result = check_notebook(args.notebook, worker, args.assignment)
     except (CannotCheck, WorkerError) as exc:
-        return fail(str(exc))
+        return fail(NAME, str(exc))
     print(f"{args.notebook}  (assignment {result.assignment})")
     for exercise, outcomes in result.outcomes.items():
         print(printable(checks.report(exercise, outcomes, every_pass=False)))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..classroom import gradebook_url, is_class_dir
@@ -23,8 +22,3 @@ def gradebook(args: argparse.Namespace) -> str:
     if args.db is None and not (args.class_dir / "gradebook.db").exists():
         raise ValueError(f"{args.class_dir} has no gradebook.db yet: run relu-course grade {args.class_dir} first")
     return args.db or gradebook_url(args.class_dir)
-
-
-def fail(verb: str, message: str) -> int:
-    print(f"relu-course {verb}: error: {message}", file=sys.stderr)
-    return 2

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import exports
 from ..gradebook import GradebookError, read_graded
-from . import class_options
+from . import class_options, fail
 
 NAME = "export"
 HELP = "export a class's grades as CSV or as Gradescope results"
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         url = class_options.gradebook(args)
         graded = read_graded(url, args.assignment)
     except (ValueError, GradebookError) as exc:
-        return class_options.fail(NAME, str(exc))
+        return fail(NAME, str(exc))
     if args.format == "csv":
         if str(args.output) == "-":
             exports.write_csv(graded, sys.stdout)
@@ -43,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         written = exports.write_gradescope(graded, folder)
     except ValueError as exc:
-        return class_options.fail(NAME, str(exc))
+        return fail(NAME, str(exc))
     print(f"wrote {len(written)} results.json files under {folder}")
     return 0

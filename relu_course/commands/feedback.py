@@ -11,7 +11,7 @@ import time
 from .. import feedback
 from ..classroom import FEEDBACK
 from ..gradebook import GradebookError, read_graded
-from . import class_options
+from . import class_options, fail
 
 NAME = "feedback"
 HELP = "write a feedback page (HTML) for every graded submission of a class"
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         graded = read_graded(url, args.assignment)
         written = feedback.write_pages(graded, args.class_dir / FEEDBACK)
     except (ValueError, GradebookError) as exc:
-        return class_options.fail(NAME, str(exc))
+        return fail(NAME, str(exc))
     print(f"wrote {len(written)} feedback pages under {args.class_dir / FEEDBACK} "
           f"in {time.perf_counter() - started:.1f} s")
     return 0

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..classroom import is_class_dir
 from ..course import CourseNotFound, find_course
 from . import grade_class
+from .. import commands
 from ..engine.faults import WorkerError
 from ..engine.limits import SandboxLimits
 from ..engine.results import SubmissionResult, format_table
@@ -81,8 +82,8 @@ def expand(paths: list[Path]) -> list[Path]:
 
 
 def fail(message: str) -> int:
-    print(f"relu-course grade: error: {clean(message, 2000)}", file=sys.stderr)
-    return 2
+    """A notebook's problem may hold its text: said cleaned and bounded."""
+    return commands.fail(NAME, clean(message, 2000))
 
 
 def json_problem(path: Path) -> str | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from ..engine.limits import SandboxLimits
 from ..engine.reference import ReferenceError_
 from ..engine.runner import GradingError, exercise_points
 from ..gradebook import ClassGradebook, GradebookError, safe_url
+from . import fail
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,25 +60,20 @@ def course_for(class_dir: Path, given: Path | None) -> Course:
         return find_course(None)
 
 
-def fail(message: str) -> int:
-    print(f"relu-course grade: error: {message}", file=sys.stderr)
-    return 2
-
-
 def run(args: argparse.Namespace, class_dir: Path) -> int:
     if args.json:
-        return fail("--json is for grading notebooks; a class's grades are in its gradebook "
+        return fail("grade", "--json is for grading notebooks; a class's grades are in its gradebook "
                     "(relu-course export turns them into CSV or Gradescope's format)")
     try:
         course = course_for(class_dir, args.course)
     except CourseNotFound as exc:
-        return fail(str(exc))
+        return fail("grade", str(exc))
     assignments = course.assignment_ids()
     if args.assignment is not None and args.assignment not in assignments:
-        return fail(f"unknown assignment {args.assignment!r}; this course has {', '.join(assignments) or 'none'}")
+        return fail("grade", f"unknown assignment {args.assignment!r}; this course has {', '.join(assignments) or 'none'}")
     chosen = [args.assignment] if args.assignment else assignments
     if args.cluster is not None and args.jobs is not None:
-        return fail("-j is for grading on this machine; on a cluster its workers grade (local:N starts N of them)")
+        return fail("grade", "-j is for grading on this machine; on a cluster its workers grade (local:N starts N of them)")
     jobs = args.jobs if args.jobs is not None else default_jobs()
     limits = SandboxLimits(call_seconds=args.call_timeout, cell_seconds=args.call_timeout,
                            submission_seconds=args.submission_timeout)
@@ -95,7 +90,7 @@ def run(args: argparse.Namespace, class_dir: Path) -> int:
                     try:
                         from ..cluster_grading import cluster_grader
                     except ImportError as exc:
-                        return fail(f"--cluster needs Dask ({exc}): pip install 'relu-course[cluster]'")
+                        return fail("grade", f"--cluster needs Dask ({exc}): pip install 'relu-course[cluster]'")
                     grader = stack.enter_context(cluster_grader(args.cluster, course, limits, uses_torch(course, chosen),
                                                                 protect=(class_dir.resolve(),)))
                 else:
@@ -104,11 +99,11 @@ def run(args: argparse.Namespace, class_dir: Path) -> int:
                 report = grade_class(todo, grader, book, tests, jobs=grader.jobs, force=args.force)
             stored = book.graded()
     except GradebookError as exc:
-        return fail(str(exc))
+        return fail("grade", str(exc))
     except (GradingError, WorkerError, ReferenceError_) as exc:
-        return fail(str(exc))
+        return fail("grade", str(exc))
     except BrokenProcessPool:
-        return fail("a grading process died (out of memory?); what was graded is kept: run again to go on")
+        return fail("grade", "a grading process died (out of memory?); what was graded is kept: run again to go on")
     print(f"class {class_dir}: {len(found)} submissions found; gradebook {safe_url(book.url)}")
     print(summary(found, problems, report, stored, chosen))
     return 0

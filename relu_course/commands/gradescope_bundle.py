@@ -4,9 +4,9 @@ pinned environment, run_autograder grades /autograder/submission/*.ipynb into
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from . import fail
 from ..course import CourseNotFound, find_course
 from ..gradescope import write_bundle
 
@@ -24,7 +24,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         names = write_bundle(find_course(args.course), args.assignment, args.out)
     except (CourseNotFound, ValueError, OSError) as exc:
-        print(f"relu-course gradescope-bundle: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(NAME, str(exc))
     print(f"wrote {args.out} ({len(names)} files); upload it as the assignment's autograder on Gradescope")
     return 0

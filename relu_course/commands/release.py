@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import fail
 from ..course import CourseNotFound, find_course
 from ..release import ReleaseError, release
 
@@ -23,8 +24,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         found = release(find_course(args.course), args.out)
     except (CourseNotFound, ReleaseError, OSError) as exc:
-        print(f"relu-course release: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(NAME, str(exc))
     if found:
         for leak in found:
             print(f"relu-course release: leak: {leak.line()}", file=sys.stderr)
