@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -15,12 +16,13 @@ import time
 import dask.config
 import distributed  # the cluster extra, which the test extra installs
 import pytest
+from dask.utils import parse_timedelta
 
 from class_helpers import (example_class, grade_class, graded_now, make_class, relu_course,  # noqa: F401
                            slow_class as make_slow_class, start_grader, state, stored_count, write_class)
 from conftest import REPO
 from relu_course.classroom import gradebook_url
-from relu_course.cluster_grading import PLUGIN_PREFIX, TASK_PREFIX
+from relu_course.cluster_grading import PLUGIN_PREFIX, QUIET_WORKERS, TASK_PREFIX, cluster_grader
 
 A1 = "01_activations"
 
@@ -249,3 +251,39 @@ def test_a_grading_worker_undoes_the_nannys_malloc_trimming():
     assert undone is True and not_set is False
     # under the nanny's setting every 1 MiB temporary is a fresh mapping (256 pages faulted in each)
     assert faults_trimmed > 100 * 200 and faults_undone < 100 * 20
+
+
+def test_a_local_cluster_runs_without_the_background_work_a_grading_worker_has_no_use_for(course):
+    def callbacks(dask_worker=None, dask_scheduler=None) -> dict[str, float]:
+        """Each periodic callback of this Dask server, and how often it runs (ms)."""
+        server = dask_worker or dask_scheduler
+        return {name: callback.callback_time for name, callback in server.periodic_callbacks.items()}
+
+    tick, memory, system = (parse_timedelta(QUIET_WORKERS[f"distributed.{key}"]) * 1000 for key in
+                            ("admin.tick.interval", "worker.memory.monitor-interval", "admin.system-monitor.interval"))
+    with cluster_grader(2, course) as grader:
+        workers = list(grader.client.run(callbacks).values())
+        nannies = list(grader.client.run(callbacks, nanny=True).values())
+        scheduler = grader.client.run_on_scheduler(callbacks)
+    assert len(workers) == len(nannies) == 2
+    for server in workers + nannies + [scheduler]:
+        assert server["tick"] == tick and server["monitor"] == system
+    for server in workers + nannies:
+        assert server["memory_monitor"] == memory
+    for server in workers:
+        assert "profile" not in server and "profile-cycle" not in server
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # Dask's own setting, back after
+
+
+def test_the_readme_gives_hand_started_workers_the_settings_a_local_cluster_gets():
+    readme = (REPO / "README.md").read_text()
+    [export] = re.findall(r"^ *export (DASK_(?:.*\\\n)*.*)$", readme, re.MULTILINE)
+    settings = dask.config.collect_env(dict(re.findall(r"(DASK_\w+)=(\S+)", export)))  # as Dask reads them
+
+    def flat(tree: dict, prefix: str = "") -> dict:
+        """{"a": {"b_c": 1}} -> {"a.b-c": 1} (Dask takes either spelling)."""
+        return {key: value for name, child in tree.items()
+                for key, value in (flat(child, f"{prefix}{name}.").items() if isinstance(child, dict)
+                                   else [(f"{prefix}{name}".replace("_", "-"), child)])}
+
+    assert flat(settings) == QUIET_WORKERS
