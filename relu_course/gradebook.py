@@ -21,19 +21,21 @@ import shutil
 import socket
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from sqlalchemy import DateTime, Float, Integer, String, Text, create_engine, delete, select, update
+from sqlalchemy import DateTime, Float, Integer, String, Text, create_engine, delete, select, tuple_, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError, SAWarning, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .classroom import ClassSubmission
 from .engine.results import SubmissionResult
+
+if TYPE_CHECKING:  # importing nbgrader takes seconds: only where a gradebook is opened
+    from nbgrader.api import SubmittedAssignment
 
 #: a claim older than this is taken over even when its grader's liveness cannot be checked
 CLAIM_HOURS = 6
@@ -212,6 +214,11 @@ def read_graded(url: str, assignment: str | None = None) -> list[Graded]:
         engine.dispose()
 
 
+def _of(table, items: list[ClassSubmission]):
+    """The condition that a row of ``table`` (one of ours) is one of ``items``' (student, assignment)."""
+    return tuple_(table.student_id, table.assignment).in_([(i.student, i.assignment) for i in items])
+
+
 class ClassGradebook:
     """nbgrader's gradebook plus the records and claims of this package (see the module's doc)."""
 
@@ -332,60 +339,95 @@ class ClassGradebook:
             items = list(items)
             if not items:
                 return
-            for item in items:
-                self.db.execute(query.where(Claim.student_id == item.student, Claim.assignment == item.assignment))
-        else:
-            self.db.execute(query)
+            query = query.where(_of(Claim, items))
+        self.db.execute(query)
         self.db.commit()
 
     # -- saving grades ---------------------------------------------------------------------
-    def _ensure_submission(self, item: ClassSubmission):
-        from nbgrader.api import InvalidEntry, MissingEntry
+    def _submissions(self, items: list[ClassSubmission]) -> dict[str, SubmittedAssignment]:
+        """key -> nbgrader's submission of each item, with its notebooks' grades loaded; a missing one
+        is made as nbgrader's ``add_submission`` makes it (each notebook of the assignment, a Grade per
+        grade cell, a Comment per solution cell, both per task cell), a missing student as
+        ``add_student`` makes one. Nothing is committed: ``add_submission`` commits each submission,
+        which then reloads every row it touched (15 ms a submission, the most of a class's storing)."""
+        from nbgrader.api import Assignment, Comment, Grade, Notebook, Student, SubmittedAssignment, SubmittedNotebook
+        from sqlalchemy.orm import selectinload
 
-        for attempt in range(3):
-            try:
-                try:
-                    self.nbgrader.find_student(item.student)
-                except MissingEntry:
-                    self.nbgrader.add_student(item.student)
-                try:
-                    return self.nbgrader.find_submission(item.assignment, item.student)
-                except MissingEntry:
-                    with warnings.catch_warnings():  # nbgrader's own autoflush notices under SQLAlchemy 2
-                        warnings.simplefilter("ignore", SAWarning)
-                        return self.nbgrader.add_submission(item.assignment, item.student)
-            except InvalidEntry:  # another grader added the same student meanwhile
-                self.db.rollback()
-                if attempt == 2:
-                    raise
+        names = {item.student for item in items}
+        students = {s.id: s for s in self.db.scalars(select(Student).where(Student.id.in_(names)))}
+        for name in sorted(names - students.keys()):
+            students[name] = Student(id=name)
+            self.db.add(students[name])
+        assignments = {a.name: a for a in self.db.scalars(
+            select(Assignment).where(Assignment.name.in_({item.assignment for item in items}))
+            .options(selectinload(Assignment.notebooks).selectinload(Notebook._base_cells)))}
+        found = {(s.student_id, s.assignment.name): s for s in self.db.scalars(
+            select(SubmittedAssignment).join(Assignment)
+            .where(Assignment.name.in_(assignments), SubmittedAssignment.student_id.in_(names))
+            .options(selectinload(SubmittedAssignment.assignment),
+                     selectinload(SubmittedAssignment.notebooks).selectinload(SubmittedNotebook.grades)
+                     .selectinload(Grade.cell)))}
+        made = {}
+        for item in items:
+            submission = found.get((item.student, item.assignment))
+            if submission is None:
+                submission = SubmittedAssignment(assignment=assignments[item.assignment], student=students[item.student])
+                for notebook in submission.assignment.notebooks:
+                    submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+                    for cell in notebook.grade_cells:
+                        Grade(cell=cell, notebook=submitted)
+                    for cell in notebook.solution_cells:
+                        Comment(cell=cell, notebook=submitted)
+                    for cell in notebook.task_cells:
+                        Comment(cell=cell, notebook=submitted)
+                        Grade(cell=cell, notebook=submitted)
+                self.db.add(submission)
+                found[item.student, item.assignment] = submission
+            made[item.key] = submission
+        return made
 
     def save(self, graded: list[tuple[ClassSubmission, SubmissionResult]], tests: dict[str, str]) -> None:
-        """Store grades, one per graded cell, with their records, in one transaction; release their claims."""
+        """Store grades, one per graded cell, with their records, in one transaction; release their claims.
+        Where another grader added one of their students meanwhile, the transaction is tried again."""
+        if not graded:
+            return
+        for attempt in range(3):
+            try:
+                self._store(graded, tests)
+                self.db.commit()
+                return
+            except IntegrityError as exc:
+                self.db.rollback()
+                if attempt == 2:
+                    raise GradebookError(f"cannot store grades in {safe_url(self.url)}: {_first_line(exc)}") from None
+
+    def _store(self, graded: list[tuple[ClassSubmission, SubmissionResult]], tests: dict[str, str]) -> None:
         from nbgrader.utils import parse_utc
 
-        submissions = {item.key: self._ensure_submission(item) for item, _ in graded}
+        items = [item for item, _ in graded]
+        submissions = self._submissions(items)
+        stored = {(g.student_id, g.assignment): g for g in self.db.scalars(
+            select(StoredGrade).where(StoredGrade.student_id.in_({i.student for i in items})))}
         for item, result in graded:
             submission = submissions[item.key]
             points = {e.name: e.points for e in result.exercises}
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
-                    grade.auto_score = float(points.get(grade.name, 0.0))
+                    grade.auto_score = float(points.get(grade.cell.name, 0.0))
                     grade.needs_manual_grade = grade.manual_score is not None
             try:
                 submission.timestamp = parse_utc(item.timestamp) if item.timestamp else None
             except (ValueError, OverflowError, TypeError):
                 submission.timestamp = None
             record = json.dumps(result.to_dict())
-            stored = self.db.get(StoredGrade, (item.student, item.assignment))
-            if stored is None:
+            row = stored.get((item.student, item.assignment))
+            if row is None:
                 self.db.add(StoredGrade(student_id=item.student, assignment=item.assignment, notebook_sha256=item.sha256,
                                         tests_sha256=tests[item.assignment], score=result.score,
                                         max_score=result.max_score, record=record, revision=1, graded_at=_now()))
             else:
-                stored.notebook_sha256, stored.tests_sha256 = item.sha256, tests[item.assignment]
-                stored.score, stored.max_score, stored.record = result.score, result.max_score, record
-                stored.revision += 1
-                stored.graded_at = _now()
-            self.db.execute(delete(Claim).where(Claim.student_id == item.student, Claim.assignment == item.assignment,
-                                                Claim.owner == self.owner))
-        self.db.commit()
+                row.notebook_sha256, row.tests_sha256 = item.sha256, tests[item.assignment]
+                row.score, row.max_score, row.record = result.score, result.max_score, record
+                row.revision += 1
+                row.graded_at = _now()
+        self.db.execute(delete(Claim).where(Claim.owner == self.owner, _of(Claim, items)))
