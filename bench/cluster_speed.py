@@ -8,7 +8,10 @@ each as ``relu-course grade`` into a clean SQLite gradebook (start-up, gradebook
    J worker processes): the cluster's overhead per submission (target below 10%), with and
    without the fixed start-up (measured by grading a one-submission class the same two ways);
 2. ``--cluster local:K`` for K = 1, 2, 4, ... up to the cores, on ``--scaling-count`` of the
-   submissions: throughput against one worker's.
+   submissions: throughput against one worker's;
+3. the client alone: ``grade_class`` storing the class's records (read back from the cluster run's
+   gradebook, replayed batch by batch) into a clean gradebook: how many workers' worth of graded
+   submissions one client can store, the ceiling on scaling whatever the cores.
 
 Wall-clock and CPU seconds (of every process involved, children included) are printed side by
 side: on a machine shared with others, wall-clock times measured minutes apart are not comparable,
@@ -31,8 +34,10 @@ sys.path.insert(0, str(HERE))
 
 from class_speed import REPO, Clock, relu_course, make_class  # noqa: E402
 
-from relu_course.class_grading import default_jobs  # noqa: E402
+from relu_course.class_grading import add_assignments, default_jobs, grade_class, hidden_tests_hash  # noqa: E402
+from relu_course.classroom import find_submissions  # noqa: E402
 from relu_course.course import Course  # noqa: E402
+from relu_course.gradebook import ClassGradebook, read_graded  # noqa: E402
 
 
 def subset(root: Path, target: Path, count: int) -> Path:
@@ -44,14 +49,36 @@ def subset(root: Path, target: Path, count: int) -> Path:
     return target
 
 
-def grade(root: Path, *how: str) -> Clock:
-    """``relu-course grade`` of a fresh copy of ``root`` (no gradebook yet)."""
+def grade(root: Path, *how: str, keep: Path | None = None) -> Clock:
+    """``relu-course grade`` of a fresh copy of ``root`` (no gradebook yet); its gradebook copied to ``keep``."""
     copy = Path(tempfile.mkdtemp(prefix="copy-", dir=root.parent)) / "class"
     shutil.copytree(root / "submitted", copy / "submitted")
     try:
-        return relu_course("grade", copy, "--course", REPO, *how)
+        clock = relu_course("grade", copy, "--course", REPO, *how)
+        if keep is not None:
+            shutil.copy(copy / "gradebook.db", keep)
+        return clock
     finally:
         shutil.rmtree(copy.parent)
+
+
+def storing(course: Course, root: Path, graded: Path, jobs: int) -> tuple[Clock, int]:
+    """``grade_class`` of the class at ``root`` into a clean gradebook, its grader replaying the records of
+    the gradebook ``graded``: what the client does per batch (claims, storing, the progress) and nothing else."""
+    found, _ = find_submissions(root, course.assignment_ids())
+    records = {(g.student, g.assignment): g.result for g in read_graded(f"sqlite:///{graded}")}
+    by_key = {s.key: s for s in found}
+    tests = {a: hidden_tests_hash(course, a) for a in course.assignment_ids()}
+
+    def replay(batches):
+        for batch in batches:
+            yield batch, [records[by_key[sub.key].student, sub.assignment] for sub in batch]
+
+    with ClassGradebook(f"sqlite:///{root / 'replayed.db'}") as book:
+        add_assignments(book, course, course.assignment_ids())
+        with Clock() as clock:
+            report = grade_class(found, replay, book, tests, jobs=jobs, progress=False)
+    return clock, len(report.graded)
 
 
 def main() -> None:
@@ -72,8 +99,9 @@ def main() -> None:
             (local, "start"): grade(one, *local.split()),
             (cluster, "start"): grade(one, *cluster.split()),
             (local, "class"): grade(full, *local.split()),
-            (cluster, "class"): grade(full, *cluster.split()),
+            (cluster, "class"): grade(full, *cluster.split(), keep=Path(tmp) / "graded.db"),
         }
+        stored, stored_count = storing(course, full, Path(tmp) / "graded.db", args.jobs)
         scaling = min(args.scaling_count, count)
         part = subset(full, Path(tmp) / "part", scaling)
         workers = [k for k in (2 ** i for i in range(8)) if k <= cores]
@@ -97,6 +125,10 @@ def main() -> None:
     for k, clock in scaled.items():
         print(f"  {k:3} workers: {clock.wall:8.1f} s wall, {clock.cpu:8.1f} s CPU, {scaling / clock.wall:6.2f} submissions/s, "
               f"{base / clock.wall:5.2f}x one worker's throughput")
+    one = scaling / base
+    print(f"the client alone: {stored_count} records stored by grade_class in {stored.wall:.1f} s wall, {stored.cpu:.1f} s CPU "
+          f"({stored_count / stored.wall:.0f} submissions/s, {stored.wall / stored_count * 1e3:.1f} ms each): "
+          f"{stored_count / stored.wall / one:.0f} times one worker's {one:.2f}/s (the most workers one client keeps up with)")
     if cores < 16:
         print(f"this machine has {cores} cores: the 16-worker target (at least 12x one worker's throughput) "
               "needs a 16-core machine, which was not available here")

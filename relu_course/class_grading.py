@@ -26,7 +26,8 @@ from .course import Course
 from .engine.client import Worker
 from .engine.limits import SandboxLimits
 from .engine.results import SubmissionResult
-from .engine.runner import Interrupted, Submission, Suite, grade_submissions, hidden_suite, protected_paths
+from .engine.runner import (Interrupted, Submission, Suite, exercise_points, grade_submissions, hidden_suite,
+                             protected_paths)
 from .engine.threads import available_cores, limit_threads, share_of_cores
 from .gradebook import ClassGradebook
 
@@ -45,6 +46,13 @@ def hidden_tests_hash(course: Course, assignment: str) -> str:
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def add_assignments(book: ClassGradebook, course: Course, assignments: Iterable[str]) -> None:
+    """Each assignment in ``book``: one notebook, a grade cell per exercise with the exercise's points."""
+    for assignment in assignments:
+        points = {exercise: sum(tests.values()) for exercise, tests in exercise_points(course, assignment).items()}
+        book.ensure_assignment(assignment, assignment, points)
 
 
 def to_grade(found: list[ClassSubmission], stored: dict[tuple[str, str], tuple[str, str]],

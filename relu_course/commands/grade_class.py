@@ -14,14 +14,15 @@ import contextlib
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from ..class_grading import LocalGrader, default_jobs, grade_class, hidden_tests_hash, to_grade, uses_torch
+from ..class_grading import (LocalGrader, add_assignments, default_jobs, grade_class, hidden_tests_hash, to_grade,
+                             uses_torch)
 from ..class_summary import summary
 from ..classroom import find_submissions, gradebook_url
 from ..course import Course, CourseNotFound, find_course
 from ..engine.faults import WorkerError
 from ..engine.limits import SandboxLimits
 from ..engine.reference import ReferenceError_
-from ..engine.runner import GradingError, exercise_points
+from ..engine.runner import GradingError
 from ..gradebook import ClassGradebook, GradebookError, safe_url
 from . import fail
 
@@ -81,9 +82,7 @@ def run(args: argparse.Namespace, class_dir: Path) -> int:
         with ClassGradebook(args.db or gradebook_url(class_dir)) as book:
             found, problems = find_submissions(class_dir, assignments, args.assignment)
             tests = {a: hidden_tests_hash(course, a) for a in chosen}
-            for assignment in chosen:
-                points = {ex: sum(t.values()) for ex, t in exercise_points(course, assignment).items()}
-                book.ensure_assignment(assignment, assignment, points)
+            add_assignments(book, course, chosen)
             todo = to_grade(found, book.stored_hashes(), tests, args.force)
             with contextlib.ExitStack() as stack:
                 if args.cluster is not None and todo:
