@@ -8,7 +8,8 @@ each as ``relu-course grade`` into a clean SQLite gradebook (start-up, gradebook
    J worker processes): the cluster's overhead per submission (target below 10%), with and
    without the fixed start-up (measured by grading a one-submission class the same two ways);
 2. ``--cluster local:K`` for K = 1, 2, 4, ... up to the cores, on ``--scaling-count`` of the
-   submissions: throughput against one worker's;
+   submissions: throughput against one worker's, in all and without the start-up of K workers
+   (a one-submission class graded the same way);
 3. the client alone: ``grade_class`` storing the class's records (read back from the cluster run's
    gradebook, replayed batch by batch) into a clean gradebook: how many workers' worth of graded
    submissions one client can store, the ceiling on scaling whatever the cores.
@@ -107,6 +108,7 @@ def main() -> None:
         workers = [k for k in (2 ** i for i in range(8)) if k <= cores]
         scaled = {k: runs[cluster, "class"] if scaling == count and k == args.jobs else grade(part, "--cluster", f"local:{k}")
                   for k in workers}
+        started = {k: runs[cluster, "start"] if k == args.jobs else grade(one, "--cluster", f"local:{k}") for k in workers}
 
     print(f"class: {students} students x {len(course.assignment_ids())} assignments = {count} submissions; "
           f"{cores} cores here; load average at the end {os.getloadavg()[0]:.1f}")
@@ -120,15 +122,16 @@ def main() -> None:
         net = lambda how: share(runs[how, "class"]) - share(runs[how, "start"])  # noqa: E731
         print(f"cluster overhead per submission, {name}: {whole:+.1%} in all, {net(cluster) / net(local) - 1:+.1%} "
               "without the start-up (target below 10%)")
-    print(f"scaling on {scaling} submissions (--cluster local:K):")
-    base = scaled[1].wall
+    print(f"scaling on {scaling} submissions (--cluster local:K; throughput in all, and without K workers' start-up):")
+    pace = {k: (scaling / clock.wall, scaling / max(clock.wall - started[k].wall, 1e-9)) for k, clock in scaled.items()}
     for k, clock in scaled.items():
-        print(f"  {k:3} workers: {clock.wall:8.1f} s wall, {clock.cpu:8.1f} s CPU, {scaling / clock.wall:6.2f} submissions/s, "
-              f"{base / clock.wall:5.2f}x one worker's throughput")
-    one = scaling / (base - runs[cluster, "start"].wall)  # one worker's pace, its start-up taken out
+        print(f"  {k:3} workers: {clock.wall:8.1f} s wall, {clock.cpu:8.1f} s CPU, start-up {started[k].wall:5.1f} s; "
+              f"{pace[k][0]:6.2f} submissions/s, {pace[k][0] / pace[1][0]:5.2f}x one worker's; "
+              f"without start-up {pace[k][1]:6.2f}/s, {pace[k][1] / pace[1][1]:5.2f}x")
+    single = pace[1][1]  # one worker's pace
     print(f"the client alone: {stored_count} records stored by grade_class in {stored.wall:.1f} s wall, {stored.cpu:.1f} s CPU "
           f"({stored_count / stored.wall:.0f} submissions/s, {stored.wall / stored_count * 1e3:.1f} ms each): "
-          f"{stored_count / stored.wall / one:.0f} times one worker's pace without start-up, {one:.2f}/s "
+          f"{stored_count / stored.wall / single:.0f} times one worker's pace without start-up, {single:.2f}/s "
           "(the most workers one client keeps up with)")
     if cores < 16:
         print(f"this machine has {cores} cores: the 16-worker target (at least 12x one worker's throughput) "

@@ -18,24 +18,27 @@ FPS = 8
 
 
 class GIF:
-    """A GIF on disk that Jupyter displays inline (``_repr_png_`` is not enough for animation)."""
+    """A GIF that Jupyter displays inline (``_repr_png_`` is not enough for animation): its bytes
+    (``data``), and the file they were written to (``path``), None where none was asked for."""
 
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
+    def __init__(self, data: bytes, path: Path | str | None = None):
+        self.data = data
+        self.path = Path(path) if path is not None else None
 
     def _repr_html_(self) -> str:
         import base64
 
-        data = base64.b64encode(self.path.read_bytes()).decode("ascii")
-        return f'<img src="data:image/gif;base64,{data}" alt="{self.path.name}"/>'
+        name = self.path.name if self.path is not None else "animation"
+        return f'<img src="data:image/gif;base64,{base64.b64encode(self.data).decode("ascii")}" alt="{name}"/>'
 
     def __repr__(self) -> str:
-        return f"GIF({str(self.path)!r})"
+        return f"GIF({len(self.data)} bytes{f', {str(self.path)!r}' if self.path is not None else ''})"
 
 
-def animate(draw: Callable[[Any, Any], None], frames: Sequence[Any], path: Path | str, *, fps: int = FPS,
+def animate(draw: Callable[[Any, Any], None], frames: Sequence[Any], path: Path | str | None = None, *, fps: int = FPS,
             figsize: tuple[float, float] = (5.0, 3.5), dpi: int = 80) -> GIF:
-    """Write a GIF with one frame per item of ``frames``; ``draw(ax, frame)`` draws one frame.
+    """A GIF with one frame per item of ``frames``; ``draw(ax, frame)`` draws one frame. Written to
+    ``path`` where given; else only kept (matplotlib's writer needs a file: a temporary one, removed).
 
     The axes are cleared before each frame, so ``draw`` draws everything, limits included.
     Raises ValueError for an empty ``frames``.
@@ -46,18 +49,20 @@ def animate(draw: Callable[[Any, Any], None], frames: Sequence[Any], path: Path 
     frames = list(frames)
     if not frames:
         raise ValueError("an animation needs at least one frame")
-    fig, ax = plt.subplots(figsize=figsize)
-    writer = PillowWriter(fps=fps)
-    try:
-        # the writer directly, not FuncAnimation.save, which draws every frame twice
-        with writer.saving(fig, str(path), dpi):
-            for frame in frames:
-                ax.clear()
-                draw(ax, frame)
-                writer.grab_frame()
-    finally:
-        plt.close(fig)
-    return GIF(path)
+    with tempfile.TemporaryDirectory(prefix="relu-course-") as scratch:
+        target = Path(path) if path is not None else Path(scratch, "animation.gif")
+        fig, ax = plt.subplots(figsize=figsize)
+        writer = PillowWriter(fps=fps)
+        try:
+            # the writer directly, not FuncAnimation.save, which draws every frame twice
+            with writer.saving(fig, str(target), dpi):
+                for frame in frames:
+                    ax.clear()
+                    draw(ax, frame)
+                    writer.grab_frame()
+        finally:
+            plt.close(fig)
+        return GIF(target.read_bytes(), path)
 
 
 def animate_training(x: Any, target: Any, fits: Sequence[Any], path: Path | str | None = None, *,
@@ -71,7 +76,7 @@ def animate_training(x: Any, target: Any, fits: Sequence[Any], path: Path | str 
     x positions to mark on the fit (such as the hinges); both have one entry per frame. Each
     frame's title names the step and the mean squared error of the fit against ``target``
     over ``x``, computed here. The y-limits are those of ``ylim``, else fixed to hold the
-    target and every fit. Writes to ``path`` (default: a new temporary file).
+    target and every fit. Writes to ``path`` where given (see :func:`animate`).
     Raises ValueError for no frames or lengths that do not match.
     """
     x, target = np.asarray(x, dtype=float), np.asarray(target, dtype=float)
@@ -88,9 +93,6 @@ def animate_training(x: Any, target: Any, fits: Sequence[Any], path: Path | str 
     if ylim is None:
         low, high = min(target.min(), *(f.min() for f in fits)), max(target.max(), *(f.max() for f in fits))
         ylim = (low - 0.08 * (high - low or 1.0), high + 0.08 * (high - low or 1.0))
-    if path is None:
-        with tempfile.NamedTemporaryFile(prefix="relu-course-", suffix=".gif", delete=False) as file:
-            path = file.name
 
     def draw(ax: Any, k: int) -> None:
         ax.plot(x, target, color="gray", linewidth=4, alpha=0.5, label="target")

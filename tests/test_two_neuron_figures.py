@@ -2,8 +2,8 @@
 both ways, and the measurements the notebook states (the batched runs are the runs a loop would make)."""
 from __future__ import annotations
 
+import io
 import tempfile
-from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -46,20 +46,19 @@ def test_animate_training_writes_one_gif_frame_per_fit_headless(tmp_path):
     fits = [k * x ** 2 for k in np.linspace(0, 1, 6)]
     gif = animate_training(x, x ** 2, fits, tmp_path / "fit.gif", steps=list(range(0, 60, 10)),
                            marks=[[0.5]] * 6, title="a test", figsize=(4, 3), dpi=50)
-    assert gif.path == tmp_path / "fit.gif"
+    assert gif.path == tmp_path / "fit.gif" and gif.path.read_bytes() == gif.data
     assert frames_of(gif.path) == (6, (200, 150), "GIF")
     assert gif._repr_html_().startswith('<img src="data:image/gif;base64,')
 
 
-def test_animate_training_writes_to_a_temporary_file_by_default(tmp_path, monkeypatch):
+def test_animate_training_without_a_path_leaves_no_file_behind(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its scratch file goes
     x = np.linspace(-1, 1, 20)
     gif = animate_training(x, x ** 2, [x, x ** 2], dpi=40)
-    try:
-        assert gif.path.parent == Path(tempfile.gettempdir()) and frames_of(gif.path)[0] == 2
-        assert list(tmp_path.iterdir()) == []
-    finally:
-        gif.path.unlink()
+    assert gif.path is None and frames_of(io.BytesIO(gif.data))[0] == 2
+    assert list(tmp_path.iterdir()) == []
+    assert gif._repr_html_().startswith('<img src="data:image/gif;base64,')
 
 
 @pytest.mark.parametrize("fits, extra, words", [

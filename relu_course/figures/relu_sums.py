@@ -5,8 +5,6 @@ they show the student's code at work. Both are built on :mod:`relu_course.plotti
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -107,14 +105,13 @@ def animate_fit(fit_output_weights: Callable, relu_sum: Callable, target: Callab
                 counts: Sequence[int] = ANIMATION_COUNTS, path: Path | str | None = None, fps: int = 3) -> GIF:
     """A GIF of the least-squares fit of N evenly spaced ReLUs to ``target`` on [-1, 1], one frame per N.
 
-    Uses the notebook's ``fit_output_weights`` and ``relu_sum``. The GIF goes to ``path``, by
-    default a file in the system's temporary directory (one per process, rewritten each time).
+    Uses the notebook's ``fit_output_weights`` and ``relu_sum``. The GIF is written to ``path``
+    where given (see :func:`relu_course.plotting.animate`).
     """
     x = np.linspace(-1, 1, 401)
     y = np.asarray(target(x), dtype=float)
     low, high = y.min(), y.max()
     margin = 0.15 * (high - low or 1.0)
-    path = path or Path(tempfile.gettempdir()) / f"relu-course-fit-{os.getpid()}.gif"
     fits = []  # every fit first, so that an error in the notebook's functions shows as itself
     for n in counts:
         shifts = evenly_spaced(n)
