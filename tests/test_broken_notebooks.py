@@ -130,6 +130,7 @@ def test_two_workers_give_the_same_records_as_one(course, write_variant):
 @pytest.mark.parametrize("source, words", [
     ("def test_x(:\n    pass\n", "SyntaxError"),
     ("def test_x():\n    pass\n", "has no @exercise mark"),
+    ("import pytest\n", "it has no tests"),
 ])
 def test_broken_hidden_tests_stop_grading_with_one_clear_reason(tmp_path, source, words):
     from relu_course.engine.runner import GradingError, Submission, Suite, grade_submissions

@@ -7,6 +7,7 @@ make IPython's translator crawl, interrupted runs, and options that make no sens
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import re
@@ -246,6 +247,18 @@ def sleeping() -> bool:
         except (OSError, IndexError):
             pass
     return False
+
+
+def test_an_interrupt_before_the_tests_are_collected_finishes_no_submission(course, tmp_path):
+    from relu_course.engine.runner import Interrupted, Submission, grade_submissions, hidden_suite
+
+    tests = tmp_path / "test_stopped_at_import.py"  # as a SIGINT that comes while pytest imports the hidden tests
+    tests.write_text("raise KeyboardInterrupt\n")
+    suite = dataclasses.replace(hidden_suite(course), tests=lambda assignment: tests)
+    with pytest.raises(Interrupted) as stopped:
+        grade_submissions([Submission(SOLUTION, A)], course, suite=suite)
+    [record] = stopped.value.results
+    assert not record.finished and record.exercises == [] and "not graded" in record.error
 
 
 @pytest.mark.parametrize("jobs, stop", [(1, signal.SIGINT), (1, signal.SIGTERM), (2, signal.SIGTERM)])

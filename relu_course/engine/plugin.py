@@ -45,10 +45,12 @@ class GradingPlugin:
         self.curve_requests: dict[str, dict[tuple[str, str], dict]] = {}  # key -> test -> what to draw
         self.items: dict[str, int] = {key: 0 for key in batch}  # test items per submission...
         self.done: dict[str, int] = {key: 0 for key in batch}   # ...and those run to the end
+        self.collected = False  # whether collection ran to the end (else ``items`` counts nothing yet)
 
     def finished(self, key: str) -> bool:
-        """Whether every test of the submission ran to the end (False after an interruption)."""
-        return self.done.get(key, 0) == self.items.get(key, -1)
+        """Whether every test of the submission ran to the end (False after an interruption, also
+        one that came before its tests were all collected)."""
+        return self.collected and self.done.get(key, 0) == self.items.get(key, -1)
 
     # -- session set-up ----------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -70,6 +72,7 @@ class GradingPlugin:
                 continue
             key = item.stash[TEST_KEY] = test_key(item)
             self.tests.setdefault(key, float(mark.kwargs["points"]))
+        self.collected = True
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

@@ -170,6 +170,8 @@ def _session(suite: Suite, assignment: str, batch: dict[str, list[Cell]], worker
             args.append("--collect-only")
         with contextlib.redirect_stdout(io.StringIO()) as out:
             code = pytest.main(args, plugins=[plugin, fixtures(plugin)])
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:  # else every submission would be "graded" 0 of 0
+        plugin.collect_errors.append("it has no tests")
     if plugin.collect_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         detail = ("; ".join(plugin.collect_errors) or "".join(out.getvalue().strip().splitlines()[-1:])
                   or f"pytest stopped with {code.name}")
@@ -220,6 +222,7 @@ def grade_submissions(submissions: list[Submission], course: Course | None, limi
         # the forked processes inherit the batch (a suite holds functions, which do not pickle);
         # only their records come back
         _forked = ([submissions[i::jobs] for i in range(jobs)], suite, limits)
+        interrupted = False
         try:
             with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"), initializer=_start_forked,
                                      initargs=(share_of_cores(jobs),)) as pool:
@@ -227,12 +230,12 @@ def grade_submissions(submissions: list[Submission], course: Course | None, limi
                 try:
                     parts = [f.result() for f in futures]
                 except KeyboardInterrupt:
-                    parts = _gather_after_interrupt(pool, futures)
+                    parts, interrupted = _gather_after_interrupt(pool, futures), True
         finally:
             _forked = None
         by_key = {r.key: r.result for part in parts for r in part}
         results = [by_key.get(s.key) or _not_finished(s) for s in submissions]
-        if any(not r.finished for r in results):
+        if interrupted or any(not r.finished for r in results):  # stopped, even where all had finished meanwhile
             raise Interrupted(results)
         return results
     keyed = _grade_chunk(submissions, suite, limits, worker)
