@@ -2,6 +2,7 @@
 a real SIGKILL, real hostile submissions) leaves the gradebook that grading on one machine leaves."""
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -261,6 +262,7 @@ def test_a_local_cluster_runs_without_the_background_work_a_grading_worker_has_n
 
     tick, memory, system = (parse_timedelta(QUIET_WORKERS[f"distributed.{key}"]) * 1000 for key in
                             ("admin.tick.interval", "worker.memory.monitor-interval", "admin.system-monitor.interval"))
+    before = copy.deepcopy(dask.config.get("distributed"))  # the live dict, which dask.config.set changes in place
     with cluster_grader(2, course) as grader:
         workers = list(grader.client.run(callbacks).values())
         nannies = list(grader.client.run(callbacks, nanny=True).values())
@@ -272,7 +274,7 @@ def test_a_local_cluster_runs_without_the_background_work_a_grading_worker_has_n
         assert server["memory_monitor"] == memory
     for server in workers:
         assert "profile" not in server and "profile-cycle" not in server
-    assert dask.config.get("distributed.worker.profile.enabled") is True  # Dask's own setting, back after
+    assert dask.config.get("distributed") == before  # this process's own settings, back after
 
 
 def test_the_readme_gives_hand_started_workers_the_settings_a_local_cluster_gets():
