@@ -215,7 +215,7 @@ def read_graded(url: str, assignment: str | None = None) -> list[Graded]:
 
 
 def _of(table, items: list[ClassSubmission]):
-    """The condition that a row of ``table`` (one of ours) is one of ``items``' (student, assignment)."""
+    """The condition that a row of ``table`` (ours: grades or claims) is one of ``items``' (student, assignment)."""
     return tuple_(table.student_id, table.assignment).in_([(i.student, i.assignment) for i in items])
 
 
@@ -304,8 +304,7 @@ class ClassGradebook:
         if not items:
             return []
         rows = self.db.execute(select(StoredGrade.student_id, StoredGrade.assignment, StoredGrade.notebook_sha256,
-                                      StoredGrade.tests_sha256)
-                               .where(StoredGrade.student_id.in_({i.student for i in items}))).all()
+                                      StoredGrade.tests_sha256).where(_of(StoredGrade, items))).all()
         self.db.commit()
         stored = {(s, a): (n, t) for s, a, n, t in rows}
         done = [i for i in items if stored.get((i.student, i.assignment)) == (i.sha256, tests[i.assignment])]
@@ -406,8 +405,8 @@ class ClassGradebook:
 
         items = [item for item, _ in graded]
         submissions = self._submissions(items)
-        stored = {(g.student_id, g.assignment): g for g in self.db.scalars(
-            select(StoredGrade).where(StoredGrade.student_id.in_({i.student for i in items})))}
+        stored = {(g.student_id, g.assignment): g
+                  for g in self.db.scalars(select(StoredGrade).where(_of(StoredGrade, items)))}
         for item, result in graded:
             submission = submissions[item.key]
             points = {e.name: e.points for e in result.exercises}

@@ -97,9 +97,7 @@ def run(args: argparse.Namespace, class_dir: Path) -> int:
                                          protect=(class_dir.resolve(),))
                 report = grade_class(todo, grader, book, tests, jobs=grader.jobs, force=args.force)
             stored = book.graded()
-    except GradebookError as exc:
-        return fail("grade", str(exc))
-    except (GradingError, WorkerError, ReferenceError_) as exc:
+    except (GradebookError, GradingError, WorkerError, ReferenceError_) as exc:
         return fail("grade", str(exc))
     except BrokenProcessPool:
         return fail("grade", "a grading process died (out of memory?); what was graded is kept: run again to go on")
